@@ -1,0 +1,191 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        CREATE TABLE IF NOT EXISTS "permissions" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "name" VARCHAR(64) NOT NULL UNIQUE,
+    "description" VARCHAR(255) NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "roles" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "name" VARCHAR(64) NOT NULL UNIQUE,
+    "description" VARCHAR(255) NOT NULL,
+    "is_builtin" BOOL NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "users" (
+    "id" UUID NOT NULL PRIMARY KEY,
+    "email" VARCHAR(320) NOT NULL UNIQUE,
+    "password_hash" VARCHAR(255) NOT NULL,
+    "display_name" VARCHAR(100) NOT NULL,
+    "is_active" BOOL NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "updated_at" TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "refresh_tokens" (
+    "id" UUID NOT NULL PRIMARY KEY,
+    "token_hash" VARCHAR(64) NOT NULL UNIQUE,
+    "family_id" UUID NOT NULL,
+    "expires_at" TIMESTAMPTZ NOT NULL,
+    "used_at" TIMESTAMPTZ,
+    "revoked_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "user_id" UUID NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "idx_refresh_tok_family__59d0e5" ON "refresh_tokens" ("family_id");
+COMMENT ON TABLE "refresh_tokens" IS 'One issued refresh token; tokens rotated from one login share a family.';
+CREATE TABLE IF NOT EXISTS "content" (
+    "id" UUID NOT NULL PRIMARY KEY,
+    "slug" VARCHAR(160) NOT NULL UNIQUE,
+    "title" VARCHAR(200) NOT NULL,
+    "summary" VARCHAR(1000) NOT NULL,
+    "body" TEXT NOT NULL,
+    "kind" VARCHAR(16) NOT NULL,
+    "category" VARCHAR(64) NOT NULL,
+    "difficulty" VARCHAR(16) NOT NULL,
+    "duration_minutes" INT NOT NULL,
+    "status" VARCHAR(16) NOT NULL,
+    "published_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "updated_at" TIMESTAMPTZ NOT NULL,
+    "author_id" UUID REFERENCES "users" ("id") ON DELETE SET NULL
+);
+COMMENT ON COLUMN "content"."kind" IS 'LESSON: lesson\nEXERCISE: exercise\nDRILL: drill';
+COMMENT ON COLUMN "content"."difficulty" IS 'BEGINNER: beginner\nINTERMEDIATE: intermediate\nADVANCED: advanced';
+COMMENT ON COLUMN "content"."status" IS 'DRAFT: draft\nPUBLISHED: published';
+CREATE TABLE IF NOT EXISTS "tags" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "name" VARCHAR(64) NOT NULL UNIQUE,
+    "created_at" TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "idempotency_keys" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "key" VARCHAR(255) NOT NULL,
+    "request_hash" VARCHAR(64) NOT NULL,
+    "response_status" SMALLINT NOT NULL,
+    "response_body" JSONB NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "user_id" UUID NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_idempotency_user_id_bc4599" UNIQUE ("user_id", "key")
+);
+COMMENT ON TABLE "idempotency_keys" IS 'The first answer to a keyed request, replayed to retries of the same request.';
+CREATE TABLE IF NOT EXISTS "practice_sessions" (
+    "id" UUID NOT NULL PRIMARY KEY,
+    "status" VARCHAR(16) NOT NULL,
+    "progress" SMALLINT NOT NULL,
+    "notes" TEXT NOT NULL,
+    "score" DOUBLE PRECISION,
+    "started_at" TIMESTAMPTZ NOT NULL,
+    "ended_at" TIMESTAMPTZ,
+    "duration_seconds" INT,
+    "updated_at" TIMESTAMPTZ NOT NULL,
+    "content_id" UUID NOT NULL REFERENCES "content" ("id") ON DELETE RESTRICT,
+    "user_id" UUID NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
+);
+COMMENT ON COLUMN "practice_sessions"."status" IS 'ACTIVE: active\nCOMPLETED: completed\nABANDONED: abandoned';
+CREATE TABLE IF NOT EXISTS "session_events" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "kind" VARCHAR(64) NOT NULL,
+    "data" JSONB NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "session_id" UUID NOT NULL REFERENCES "practice_sessions" ("id") ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS "audit_records" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "action" VARCHAR(64) NOT NULL,
+    "target_type" VARCHAR(32) NOT NULL,
+    "target_id" VARCHAR(64) NOT NULL,
+    "details" JSONB NOT NULL,
+    "request_id" VARCHAR(128),
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "actor_id" UUID REFERENCES "users" ("id") ON DELETE SET NULL
+);
+CREATE TABLE IF NOT EXISTS "aerich" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "version" VARCHAR(255) NOT NULL,
+    "app" VARCHAR(100) NOT NULL,
+    "content" JSONB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "role_permissions" (
+    "role_id" INT NOT NULL REFERENCES "roles" ("id") ON DELETE CASCADE,
+    "permission_id" INT NOT NULL REFERENCES "permissions" ("id") ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "uidx_role_permis_role_id_6a25fe" ON "role_permissions" ("role_id", "permission_id");
+CREATE TABLE IF NOT EXISTS "user_roles" (
+    "user_id" UUID NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+    "role_id" INT NOT NULL REFERENCES "roles" ("id") ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "uidx_user_roles_user_id_63f1a8" ON "user_roles" ("user_id", "role_id");
+CREATE TABLE IF NOT EXISTS "content_tags" (
+    "content_id" UUID NOT NULL REFERENCES "content" ("id") ON DELETE CASCADE,
+    "tag_id" INT NOT NULL REFERENCES "tags" ("id") ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "uidx_content_tag_content_424b1e" ON "content_tags" ("content_id", "tag_id");"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        """
+
+
+MODELS_STATE = (
+    "eJztXWtv4rga/isRn2alOVVLO7TbXR2JS2aGMxQqSOeMdruKDDFgNRc2l3bQnv73Y4fcnD"
+    "ghgUBD6i8t2H4T+3ltv1ebfxqaoUDVOruHpoYsCxl641b4p6EDDeIPjNqPQgOsVmEdKbDB"
+    "VHWbr4J2bjmYWrYJZjaumgPVgrhIgdbMRCt78yLdUVVSaMxwQ6QvwiJHR387ULaNBbSX0M"
+    "QVf/6Fi5GuwJ/Q8r+unuQ5gqpC9Rkp5N1uuWyvV25ZX7c/uw3J26byzFAdTQ8br9b20tCD"
+    "1ki3SekC6tAENiSPt02HdJ/0zhusP6JNT8Mmmy5GaBQ4B45qR4Y7lcOyhiwPR5I8ESVZbh"
+    "QAaIYxxuDirlru6BekC/9qXlxdX91ctq5ucBO3m0HJ9evm1SEwG0IXnqHUeHXrgQ02LVyM"
+    "Q1Dd/wlYu0tgsnH128eQxV2OI+vjWF1oNfBTVqG+sJf4a+sqA8fv7XH3a3v8oXX1C3mhgS"
+    "f/ZmEMvZqmW0WgDqGNdqsAwjGycoD2C0Kkw4UbwNo4CtDNT59yII1bpULt1r2+ko1i/hSZ"
+    "1aRgCmZPL8BU5ESN0TTS2iartKbGXC6moUIryc07oK8lg/x1edrHwwf6jLVQvI13jJ9zcg"
+    "vm1Z+qfmn4fndYcky6+IM0oUqGGFTHpMncMF0uPMG1D7G82b4DBnlVIaHXwF6ahrNYBmSx"
+    "J+N2uCPQ3qy49qTb7omkXI5LAHcuaUAHC7eIDP/1YzgOODehtZSMJ8iUolR9phw1Ny2x+M"
+    "NN84nSxkiHAh6TAxXBIxdc8t82/yzBNGwyFGFuGppg4NaqsUC6YOEdBgoAP1ZD6vqsEWNx"
+    "mc8tWag/PPR7BaS64yDljNAcZkE1fp87+oxwQ3DfRP5c/ftQe2XG1ujui5ctd1tcGZa9MN"
+    "1KF64tUt7lqLwE1rKIJKKpuMTfKvE3S0IuNqcpojKndlLmv4Gw2Gkih4jCnyuEa2VgJyHt"
+    "YSxspEE2rDRlDFfFIz3zPxxKp3obgKX+nTiR2nf35PGaZf2tuni1JZHUNN3Sdaz0Qys20Y"
+    "OHCP/tS18F8lX4YzQU41wL2kl/NEifgGMbsm68yECJYuIX+0UUmx0LqwfFeRwhK4HB3urg"
+    "/C2fvyZ8xrJkFxbTlJzLVebyzISunl+cyzRlDTdrPI+BMtLVtTcDT4Tt3mLZtnebBVWeCM"
+    "lhFZ6qLOUtGk/Ck0Gjm4T2s2FCtNC/wbz+hgfvMacJKcvjYIKXwJyMTiimzf96MNdQtuPA"
+    "cFFNOgw8x0iGo8D3M3FXO3e1c8O7wV3tb+pqj2KNLHnqINVGDKg7Bt63gJ6yT1CEMbCnmP"
+    "JQaAclxxX6ndFoQOlwnb4Uw/nhriOOP1y48ONGaCO1/K2Ea9bvT7N+i6BWPB6zX2iLzik4"
+    "KTFVNMBFDzUe5gpjhXSAKxHFioe5IhGwMgJcbJOtDFbvalWcFJP9QeZlb8QWycdYlyB4Wk"
+    "kxS7fXDNPDH0266RFMjuqYHjwgWHZAEGoAqUVU5YCgdtbIZfM8h5KMW6UqyW4drbCtgGW9"
+    "GHjlF425JgiPZ5QcDfGDmCUKslYqWMtFrew4XQ3xvjjPM8Nxq1S83bqEGYhlA3pmgL3NCg"
+    "zpjmgE+hsMtwG5DVhxG5BS1VfKjlynKTnXq8J1Rig1UOdzWv7RwHo8oTC2FXv0n7+NifnC"
+    "dnSmpDGe2HRIs+uo5YRBXxomXhW4mQ11xqIqglg3fMhJZh1kY4UUqK0MPMDZmhiwe86ufv"
+    "i0b9garun8WhGDGc2gbME0h1oR0O69x03gzg61U0ANOAqyZRPOsOGzJ2Jt8qix+6QaLUt+"
+    "fqFK5xdC92nukwsRp+B+nr8wSpDq+vOlEsP7FxFY6Q7AiGjkLsD6ugAt1VkUcZT47WvnAL"
+    "xo5XKPtDLcI62Ee8RGtlrIDxUQ1NAB1czlgGpmOKCaSQeU5WgaMNeFpnBIUrtcj4vzvF6+"
+    "TDdfAuapoTAwluDPlGwwv30NAM5yKIg/JMqX4IP44a794xfKnzAYDb/4zSOgdwejTgzqJz"
+    "xK9nQWdUdLaGYU7D5tlXePxkCcTEbDWwErPJahP+riD3Hc7U/EWwG/xZwhCz7qvXF/MLgV"
+    "FBOpri+4+G6eazPP2MvjK2CGgVsYxXaaKE2VWVKdDD40n6MZ7nIKzNtXAP2EKoPe6Ihf+s"
+    "OhOL4VpnCBdNynR70/lMTxndjrtyW8HjDs0NSggnBnH/V273t72BV7twJQnsnglWqsDMUx"
+    "XXNc1pDu2CzDMjVpmEW6PYX4FBZKKVnEETXHBrbDQDbfogipjyiPFRPM7YJCudEbtz9LZN"
+    "/HtI/6/UNn0J98JVN+5UxVZC2rMueD7uwQkonT8uNs1YnB8ONs9Q+98YDre+R6WsA1GRcs"
+    "eIyRItrDAXk6e/ju5xg3WCXRPdRJxmpiuvUgIzWlqIAA7oEwfBgMss4y8jhkYQaUF1qzwa"
+    "KMyJoEFifnTy8aWPPGGI+rRXMy6MgaxjYlsObRJGNrfoXPlrKia6TvjMiaN6T0qJrfj+qE"
+    "1PiBXn6gt6ruQG57pUN/mlp4lQ48pib/FZbW+TMAq7V+i0rsyDjjUjvQe2iRTQvmuNgOBf"
+    "q+Inv7UbhY5iFDeCdzE9PlOCsrcvslntISCnNkWrYAdOsFmoJtCEDA9O7tm3hCWPZH/IGc"
+    "RMEluNKEmIHQEoy5gGW9YOEO+w2TV3mW/nSGpvFncBUNYeFf+ygeHbR4L7rHr83m5eV18/"
+    "yydfPp6vr60815oIQkq7K0kU7/C1FIqJ15u4byBAtFLb3mVY6d7ZqBcogjZ96KKXzGL05X"
+    "Q7zL1wixlrHCb4RyWkBsogFVTd1XGOR1CjdeNq9bwc5CvmTtJZO79mCQjDQGELFTfv4zGQ"
+    "23YJuS+6OgmS38T1CRdYoIZwBJIKFU60QWUDzhJ6YzkwfEs4C46ZM+2etl+vBbFI8VfeC3"
+    "KOYJPlT0FsV48IH1O0bJ+ETGjxmxYiPVccvykw6ln3Q4vRSq8IqEIjlU7a7U/y7eChvqR7"
+    "07ursfiBLJopoZ2oqsZ+VRb3fawx6WYiSdcAp0xdArk1tlGoSthZX7KN3xtPrz6qv0usHM"
+    "ykzP3g8IePp+4fR9a4b1CYaWoRogBe2AIob2nJDkwLuaSQ4swHujh85AFO7HYrc/6XtWU6"
+    "B/u5WkKLz/ZCy2B8lMWHM3w4imrKFhdCKGUK60S4gh3IXJUTqeWFtlDge5/xbEo2Sd+N9+"
+    "bCBCupPErxh7yz41wLNY06E+TSdSnixWOuaa16ykqbgrKb6UuGeOe+YOC+n+njnGLlACqn"
+    "tkt5wIsPTeR2E7xrvxuN+V8iVcw2dIXp3AvEiWtee9FJ/rhfm+KdaZzmEKM4ZnOI5pulvY"
+    "8wbLISer4xPmGTOk7igZM6l3MKSkzJzAvQuVyeEgqCfBTU8s8NsfP58gEvbwfrPGOiOvfY"
+    "vIB88y4AYi1W73LANfxhUzZ2gqbtFkWzRWGIPeU/2u76m7uBpOz7AqJR9E7xNlqJex60bT"
+    "tcvEFadcuXx/yiWYFf2FwpCCK5g5FEwbmHhNbEAqgHKMrIZQXzZzQH3ZzPiJmxSoWRvKVq"
+    "CZu0odYD7EL5vaAKkMx1KG1RSScMOpdMPJP7xRbOLTVDvN/KpFLOlcsOZNnmSw5k16Nhip"
+    "4zYqt1GxylP8Jp4IDb+IJ/siHgLV8SJu1YR0+z08kQlV+Bqeg9qj0ESzZYNlim5qPmZaoW"
+    "Gbypif78X2PNg1JM/QZDuc0tWRCEkNtfCDHPYli6oAwl7zGqJ7kF+TTM1ZSDdzIiT8vGlB"
+    "g+Z4l64whNnr/wHLZxWy"
+)

@@ -1,0 +1,124 @@
+"""Operator tasks behind the CLI: migrate (and the ADMIN_EMAILS grant), create-admin, check."""
+
+from __future__ import annotations
+
+import logging
+
+from tortoise.transactions import in_transaction
+
+from service import db, rbac, redis_client, security
+from service.admin.audit import record_audit
+from service.config import Settings
+from service.models import Role, User
+
+logger = logging.getLogger("praxis.admin")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+async def migrate(settings: Settings) -> int:
+    database = await db.resolve_database(settings)
+    applied = await db.apply_migrations(database.url)
+    logger.info("migrations applied: %s", ", ".join(applied) or "none pending")
+    if settings.admin_email_list:
+        await db.init_orm(database.url)
+        try:
+            granted = await grant_admin_to_listed(settings.admin_email_list)
+        finally:
+            await db.close_orm()
+        logger.info("ADMIN_EMAILS: admin role granted to %d user(s)", granted)
+    return EXIT_OK
+
+
+async def grant_admin_to_listed(emails: list[str]) -> int:
+    """Grant admin to existing users in ``emails`` who lack it, leaving an audit record each."""
+    admin = await Role.get(name=rbac.ADMIN_ROLE)
+    users = await User.filter(email__in=emails).exclude(roles__name=rbac.ADMIN_ROLE)
+    for user in users:
+        async with in_transaction() as conn:
+            await user.roles.add(admin, using_db=conn)
+            await record_audit(
+                conn,
+                None,
+                "user.roles.grant",
+                "user",
+                str(user.id),
+                {"role": rbac.ADMIN_ROLE, "source": "ADMIN_EMAILS"},
+                None,
+            )
+    return len(users)
+
+
+async def create_admin(settings: Settings, email: str, password: str) -> int:
+    from service.auth.schemas import RegisterRequest
+
+    data = RegisterRequest(email=email, password=password, display_name=email.split("@")[0])
+    database = await db.resolve_database(settings)
+    await db.init_orm(database.url)
+    try:
+        created = await _create_or_promote(data.email, data.password, data.display_name)
+    finally:
+        await db.close_orm()
+    print(f"{data.email}: {'created as admin' if created else 'granted the admin role'}")  # noqa: T201
+    return EXIT_OK
+
+
+async def _create_or_promote(email: str, password: str, display_name: str) -> bool:
+    admin = await Role.get(name=rbac.ADMIN_ROLE)
+    async with in_transaction() as conn:
+        user = await User.get_or_none(email=email, using_db=conn)
+        created = user is None
+        if user is None:
+            user = await User.create(
+                email=email,
+                password_hash=security.hash_password(password),
+                display_name=display_name,
+                using_db=conn,
+            )
+            member = await Role.get(name=rbac.MEMBER_ROLE, using_db=conn)
+            await user.roles.add(member, using_db=conn)
+        await user.roles.add(admin, using_db=conn)
+        await record_audit(
+            conn,
+            None,
+            "user.roles.grant",
+            "user",
+            str(user.id),
+            {"role": rbac.ADMIN_ROLE, "source": "create-admin"},
+            None,
+        )
+    return created
+
+
+async def check(settings: Settings) -> int:
+    problems = list(settings.production_problems())
+    database_url = await _check_database(settings, problems)
+    await _check_redis(settings, problems)
+    if database_url:
+        pending = await db.pending_migrations(database_url)
+        if pending:
+            problems.append("pending migrations: " + ", ".join(pending) + " (run: praxis migrate)")
+    for problem in problems:
+        print(f"FAIL {problem}")  # noqa: T201
+    if not problems:
+        print("OK configuration, database, Redis and migrations")  # noqa: T201
+    return EXIT_FAILURE if problems else EXIT_OK
+
+
+async def _check_database(settings: Settings, problems: list[str]) -> str | None:
+    if settings.database_url == "auto":
+        database = await db.resolve_database(settings)
+        return database.url
+    if not await db.server_answers(settings.database_url):
+        problems.append("database: no PostgreSQL answers at DATABASE_URL")
+        return None
+    return settings.database_url
+
+
+async def _check_redis(settings: Settings, problems: list[str]) -> None:
+    choice = await redis_client.resolve_redis(settings)
+    if choice.url is None:
+        print(f"WARN redis: {choice.reason}")  # noqa: T201
+    elif not await redis_client.redis_answers(choice.url):
+        problems.append("redis: no Redis answers at REDIS_URL")

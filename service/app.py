@@ -1,0 +1,106 @@
+"""The application factory: wires settings, resources, middleware and blueprints together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Blueprint, Request, Sanic
+from sanic.response import BaseHTTPResponse
+from sanic_ext import Extend
+
+from observability.metrics import DB_QUERIES_PER_REQUEST
+from service import db, redis_client
+from service.auth.routes import auth_bp, users_bp
+from service.config import Settings
+from service.errors import register_error_handlers
+from service.health.routes import health_bp, metrics_bp
+from service.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+
+logger = logging.getLogger("praxis.app")
+
+APP_NAME = "praxis"
+# Request bodies above this are refused by Sanic before routing (413).
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
+    app: Sanic[Any, Any] = Sanic(name)
+    app.ctx.settings = settings
+    _configure(app, settings)
+    Extend(app)
+    _describe_api(app)
+    register_error_handlers(app)
+    _register_listeners(app)
+    _register_middleware(app)
+    api = Blueprint.group(auth_bp, users_bp, version=1, version_prefix="/api/v")
+    app.blueprint(api)
+    app.blueprint(health_bp)
+    app.blueprint(metrics_bp)
+    return app
+
+
+def _configure(app: Sanic[Any, Any], settings: Settings) -> None:
+    app.config.PROXIES_COUNT = settings.proxies_count
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_URI_TO_JSON = "/openapi.json"
+    app.config.OAS_UI_DEFAULT = "redoc"
+    app.config.OAS_AUTODOC = False
+    app.config.CORS = False
+    app.config.HTTP_AUTO_TRACE = False
+
+
+def _describe_api(app: Sanic[Any, Any]) -> None:
+    app.ext.openapi.describe(
+        "Praxis API",
+        version="1",
+        description="Practice and learning platform. Errors are RFC 9457 problems; "
+        "see docs/errors.md for every code.",
+    )
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+
+
+def _register_listeners(app: Sanic[Any, Any]) -> None:
+    @app.before_server_start
+    async def open_resources(app: Sanic[Any, Any]) -> None:
+        settings: Settings = app.ctx.settings
+        db.install_query_counter()
+        database = await db.resolve_database(settings)
+        await db.init_orm(database.url)
+        redis = await redis_client.resolve_redis(settings)
+        app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
+        if redis.url is None:
+            logger.warning("Redis: %s", redis.reason)
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic[Any, Any]) -> None:
+        if app.ctx.redis is not None:
+            await app.ctx.redis.aclose()
+        await db.close_orm()
+
+
+def _register_middleware(app: Sanic[Any, Any]) -> None:
+    async def begin_request(request: Request) -> None:
+        request.ctx.request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.ctx.query_counter = db.start_counting_queries()
+
+    async def finish_request(request: Request, response: BaseHTTPResponse) -> None:
+        response.headers[REQUEST_ID_HEADER] = ensure_request_id(request)
+        counter = getattr(request.ctx, "query_counter", None)
+        route = route_template(request)
+        if counter is not None and route is not None:
+            DB_QUERIES_PER_REQUEST.labels(route=route).observe(counter[0])
+
+    # Highest priority: the request id exists before any other middleware can fail.
+    app.register_middleware(begin_request, "request", priority=100)
+    app.register_middleware(finish_request, "response", priority=100)
+
+
+def route_template(request: Request) -> str | None:
+    """The matched route's template (``/api/v1/sessions/<id>``), never the raw path."""
+    route = request.route
+    if route is None:
+        return None
+    return "/" + route.path.lstrip("/")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty
+
+from service import rbac
+from service.auth import service
+from service.auth.schemas import (
+    LoginRequest,
+    MeOut,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    UserOut,
+)
+from service.openapi_docs import documented
+from service.web import json_response, parse_body
+
+auth_bp = Blueprint("auth", url_prefix="/auth")
+users_bp = Blueprint("users", url_prefix="/users")
+
+
+@auth_bp.post("/register")
+@documented(
+    "Create an account (role: member)",
+    "Auth",
+    body=RegisterRequest,
+    responses={201: UserOut},
+    errors=(409,),
+)
+async def register(request: Request) -> HTTPResponse:
+    user = await service.register(parse_body(request, RegisterRequest))
+    return json_response(user, status=201)
+
+
+@auth_bp.post("/login")
+@documented(
+    "Exchange email and password for a token pair",
+    "Auth",
+    body=LoginRequest,
+    responses={200: TokenPair},
+    errors=(401, 403),
+)
+async def login(request: Request) -> HTTPResponse:
+    pair = await service.login(parse_body(request, LoginRequest), request.app.ctx.settings)
+    return json_response(pair)
+
+
+@auth_bp.post("/refresh")
+@documented(
+    "Rotate a refresh token; the old one is spent",
+    "Auth",
+    body=RefreshRequest,
+    responses={200: TokenPair},
+    errors=(401,),
+)
+async def refresh(request: Request) -> HTTPResponse:
+    data = parse_body(request, RefreshRequest)
+    return json_response(await service.refresh(data.refresh_token, request.app.ctx.settings))
+
+
+@auth_bp.post("/logout")
+@documented("Revoke the refresh token's login", "Auth", body=RefreshRequest, responses={204: None})
+@rbac.authenticated
+async def logout(request: Request) -> HTTPResponse:
+    data = parse_body(request, RefreshRequest)
+    await service.logout(data.refresh_token, rbac.current_principal(request))
+    return empty()
+
+
+@users_bp.get("/me")
+@documented("The caller, with roles and expanded permissions", "Auth", responses={200: MeOut})
+@rbac.authenticated
+async def me(request: Request) -> HTTPResponse:
+    return json_response(await service.me(rbac.current_principal(request)))

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def _normalized_email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise ValueError("must be an email address")
+    return email
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+Email = Annotated[str, AfterValidator(_normalized_email)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_non_blank)]
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "email": "ada@example.com",
+                "password": "correct horse battery",
+                "display_name": "Ada",
+            }
+        },
+    )
+
+    email: Email
+    password: Password
+    display_name: DisplayName
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"email": "ada@example.com", "password": "correct horse"}},
+    )
+
+    email: Annotated[str, Field(max_length=320)]
+    password: Annotated[str, Field(max_length=256)]
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"refresh_token": "b1F3...Qw"}}
+    )
+
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class TokenPair(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "access_token": "eyJhbGciOiJIUzI1NiJ9...",
+                "refresh_token": "b1F3...Qw",
+                "token_type": "bearer",
+                "expires_in": 900,
+            }
+        }
+    )
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                "email": "ada@example.com",
+                "display_name": "Ada",
+                "roles": ["member"],
+                "created_at": "2026-11-25T21:00:00+00:00",
+            }
+        }
+    )
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    roles: list[str]
+    created_at: datetime
+
+
+class MeOut(UserOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                "email": "ada@example.com",
+                "display_name": "Ada",
+                "roles": ["editor", "member"],
+                "permissions": ["content:delete", "content:publish", "content:read"],
+                "created_at": "2026-11-25T21:00:00+00:00",
+            }
+        }
+    )
+
+    permissions: list[str]

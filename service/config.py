@@ -1,0 +1,111 @@
+"""Settings read once from the environment and passed to whatever needs them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RATE_LIMIT_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class RateLimit:
+    """A quota such as ``120/minute``: ``quota`` requests per ``window`` seconds."""
+
+    def __init__(self, quota: int, window: int) -> None:
+        self.quota = quota
+        self.window = window
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        match = RATE_LIMIT_PATTERN.match(text)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError(f"expected a limit such as '120/minute', got {text!r}")
+        return cls(int(match.group(1)), PERIOD_SECONDS[match.group(2)])
+
+    def __repr__(self) -> str:
+        return f"RateLimit({self.quota}/{self.window}s)"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    database_url: str = "auto"
+    redis_url: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    env: Literal["development", "production", "test"] = "development"
+    jwt_secret: str = ""
+    jwt_access_ttl_seconds: int = Field(default=900, ge=60)
+    jwt_refresh_ttl_seconds: int = Field(default=30 * 86400, ge=3600)
+    cors_origins: str = ""
+    proxies_count: int = Field(default=0, ge=0)
+    rate_limit_anon: str = "120/minute"
+    rate_limit_user: str = "1200/minute"
+    rate_limit_auth: str = "10/minute"
+    cache_ttl_seconds: int = Field(default=300, ge=0)
+    slow_query_ms: int = Field(default=100, ge=0)
+    admin_emails: str = ""
+    log_format: Literal["console", "json", ""] = ""
+    log_level: str = "INFO"
+    data_dir: str = ".praxis"
+    # Every Redis key starts with this, so several deployments (or test runs) can share a server.
+    redis_key_prefix: str = "praxis:"
+
+    @field_validator("rate_limit_anon", "rate_limit_user", "rate_limit_auth")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        RateLimit.parse(value)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return upper
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.is_production else "console")
+
+    @cached_property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @cached_property
+    def admin_email_list(self) -> list[str]:
+        return [e.strip().lower() for e in self.admin_emails.split(",") if e.strip()]
+
+    def production_problems(self) -> list[str]:
+        """Every reason ENV=production must refuse to start; empty when it may."""
+        if not self.is_production:
+            return []
+        problems = []
+        if self.database_url == "auto":
+            problems.append("DATABASE_URL must be set explicitly (not 'auto') in production")
+        if self.redis_url == "auto":
+            problems.append("REDIS_URL must be set explicitly (not 'auto') in production")
+        if len(self.jwt_secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            problems.append(
+                f"JWT_SECRET must have at least {MIN_PRODUCTION_SECRET_LENGTH} characters"
+            )
+        if "*" in self.cors_origin_list:
+            problems.append("CORS_ORIGINS='*' is refused in production; list exact origins")
+        return problems
+
+
+def generate_dev_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,139 @@
+"""Database: choosing the server, Tortoise set-up, migrations and per-request query counts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from aerich import Command
+from tortoise import Tortoise, connections
+
+from service.config import Settings
+from service.models import MODEL_MODULES
+
+logger = logging.getLogger("praxis.db")
+
+LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/praxis"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class DatabaseChoice:
+    url: str
+    reason: str
+
+
+async def resolve_database(settings: Settings) -> DatabaseChoice:
+    """Turn ``DATABASE_URL`` (possibly ``auto``) into a reachable server URL, saying why."""
+    if settings.database_url != "auto":
+        return DatabaseChoice(settings.database_url, "DATABASE_URL is set")
+    if await server_answers(LOCAL_DATABASE_URL):
+        await ensure_database_exists(LOCAL_DATABASE_URL)
+        return DatabaseChoice(LOCAL_DATABASE_URL, "a PostgreSQL server answers on 127.0.0.1:5432")
+    from service.embedded_pg import start_embedded_postgres
+
+    url = await asyncio.to_thread(start_embedded_postgres, Path(settings.data_dir))
+    return DatabaseChoice(
+        url, f"no server on 127.0.0.1:5432; embedded PostgreSQL in {settings.data_dir}/"
+    )
+
+
+async def server_answers(url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(_with_database(url, "postgres"), timeout=PROBE_TIMEOUT_SECONDS)
+    except (TimeoutError, OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+async def ensure_database_exists(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    conn = await asyncpg.connect(_with_database(url, "postgres"), timeout=PROBE_TIMEOUT_SECONDS)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Identifiers cannot be parameters; quote_ident-style doubling keeps it safe.
+            await conn.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+    finally:
+        await conn.close()
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": [*MODEL_MODULES, "aerich.models"],
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def apply_migrations(database_url: str) -> list[str]:
+    """Apply every pending Aerich migration; returns the names of those applied."""
+    command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+    async with command:
+        await command.init()
+        applied: list[str] = await command.upgrade(run_in_transaction=True)
+    return applied
+
+
+async def pending_migrations(database_url: str) -> list[str]:
+    command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+    async with command:
+        await command.init()
+        try:
+            heads: list[str] = await command.heads()
+        except Exception:  # noqa: BLE001 - no aerich table yet means everything is pending
+            heads = await command.history()
+    return heads
+
+
+async def init_orm(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_orm() -> None:
+    await connections.close_all()
+
+
+# Per-request query counting: Tortoise logs every statement it sends on this logger at DEBUG,
+# synchronously in the task that sent it, so a ContextVar attributes it to the right request.
+_query_counter: ContextVar[list[int] | None] = ContextVar("praxis_query_counter", default=None)
+
+
+class _QueryCountingHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        counter = _query_counter.get()
+        if counter is not None and record.levelno == logging.DEBUG:
+            counter[0] += 1
+
+
+def install_query_counter() -> None:
+    db_logger = logging.getLogger("tortoise.db_client")
+    if not any(isinstance(h, _QueryCountingHandler) for h in db_logger.handlers):
+        db_logger.addHandler(_QueryCountingHandler())
+    db_logger.setLevel(logging.DEBUG)
+    db_logger.propagate = False
+
+
+def start_counting_queries() -> list[int]:
+    counter = [0]
+    _query_counter.set(counter)
+    return counter

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, raw
+
+from observability.metrics import exposition
+from service.health import service
+from service.health.schemas import HealthOut
+from service.openapi_docs import documented
+from service.web import json_response
+
+HEALTH_CONTENT_TYPE = "application/health+json"
+NO_STORE = {"Cache-Control": "no-store"}
+
+health_bp = Blueprint("health", url_prefix="/health")
+metrics_bp = Blueprint("metrics")
+
+
+def _health(body: dict[str, Any], status: int = 200) -> HTTPResponse:
+    response = json_response(body, status=status, headers=NO_STORE)
+    response.content_type = HEALTH_CONTENT_TYPE
+    return response
+
+
+@health_bp.get("", strict_slashes=True)
+@documented(
+    "Liveness: the process answers; no dependency is checked",
+    "Operations",
+    responses={200: HealthOut},
+    rate_limited=False,
+)
+async def liveness(_: Request) -> HTTPResponse:
+    return _health({"status": "pass", "description": "praxis liveness"})
+
+
+@health_bp.get("/ready")
+@documented(
+    "Readiness: database and Redis, each with a short timeout",
+    "Operations",
+    responses={200: HealthOut, 503: HealthOut},
+    rate_limited=False,
+)
+async def readiness(request: Request) -> HTTPResponse:
+    if getattr(request.app.ctx, "draining", False):
+        return _health({"status": "fail", "output": "shutting down", "checks": {}}, status=503)
+    database, redis = await asyncio.gather(
+        service.check_database(), service.check_redis(request.app.ctx.redis)
+    )
+    status = service.overall_status([database, redis])
+    body = {
+        "status": status,
+        "checks": {
+            "database": [database.as_json("datastore")],
+            "redis": [redis.as_json("datastore")],
+        },
+    }
+    return _health(body, status=503 if status == "fail" else 200)
+
+
+@metrics_bp.get("/metrics")
+@documented(
+    "Prometheus exposition of every worker's metrics",
+    "Operations",
+    responses={200: None},
+    rate_limited=False,
+)
+async def metrics(_: Request) -> HTTPResponse:
+    body, content_type = exposition()
+    return raw(body, content_type=content_type, headers=NO_STORE)

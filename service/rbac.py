@@ -1,0 +1,146 @@
+"""Roles and permissions: the catalog, the built-in roles, and the guards routes use."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sanic import Request
+from sanic.response import HTTPResponse
+from tortoise import connections
+
+from service.errors import ApiError, ErrorCode
+from service.security import decode_access_token
+
+PERMISSIONS: dict[str, str] = {
+    "content:read": "Read content in any status",
+    "content:write": "Create and edit content",
+    "content:publish": "Publish and unpublish content",
+    "content:delete": "Delete content",
+    "users:read": "List and read users",
+    "users:write": "Edit users and deactivate accounts",
+    "roles:assign": "Assign roles to users",
+    "roles:manage": "Create and edit roles",
+    "audit:read": "Read the audit log",
+}
+
+ADMIN_ROLE = "admin"
+EDITOR_ROLE = "editor"
+MEMBER_ROLE = "member"
+
+BUILTIN_ROLES: dict[str, tuple[str, list[str]]] = {
+    ADMIN_ROLE: ("Every permission", list(PERMISSIONS)),
+    EDITOR_ROLE: (
+        "Writes and publishes content",
+        ["content:read", "content:write", "content:publish", "content:delete"],
+    ),
+    MEMBER_ROLE: ("Practises; given at registration", []),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller as of this request: roles are re-read on every request."""
+
+    user_id: uuid.UUID
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+_PRINCIPAL_SQL = """
+SELECT u.is_active,
+       coalesce(array_agg(DISTINCT r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS roles,
+       coalesce(array_agg(DISTINCT p.name) FILTER (WHERE p.name IS NOT NULL), '{}') AS permissions
+FROM users u
+LEFT JOIN user_roles ur ON ur.user_id = u.id
+LEFT JOIN roles r ON r.id = ur.role_id
+LEFT JOIN role_permissions rp ON rp.role_id = r.id
+LEFT JOIN permissions p ON p.id = rp.permission_id
+WHERE u.id = $1
+GROUP BY u.id
+"""
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def load_principal(request: Request) -> Principal:
+    """Authenticate the bearer token and load the caller's roles; cached for the request."""
+    cached: Principal | None = getattr(request.ctx, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(ErrorCode.AUTH_REQUIRED, "This endpoint needs a bearer access token.")
+    claims = decode_access_token(token, request.app.ctx.settings.jwt_secret)
+    rows = await connections.get("default").execute_query_dict(_PRINCIPAL_SQL, [claims.user_id])
+    if not rows:
+        raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
+    if not rows[0]["is_active"]:
+        raise ApiError(ErrorCode.ACCOUNT_DISABLED, "This account has been disabled.")
+    principal = Principal(
+        user_id=claims.user_id,
+        roles=frozenset(rows[0]["roles"]),
+        permissions=frozenset(rows[0]["permissions"]),
+    )
+    request.ctx.principal = principal
+    return principal
+
+
+P = ParamSpec("P")
+R = TypeVar("R", bound=HTTPResponse)
+Handler = Callable[Concatenate[Request, P], Coroutine[Any, Any, R]]
+
+
+def authenticated(handler: Handler[P, R]) -> Handler[P, R]:
+    """Require a valid bearer token; the handler reads the caller from ``request.ctx.principal``."""
+
+    @wraps(handler)
+    async def guarded(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        await load_principal(request)
+        return await handler(request, *args, **kwargs)
+
+    guarded.__dict__.setdefault("_praxis_auth", {"permission": None})
+    return guarded
+
+
+def require_permission(permission: str) -> Callable[[Handler[P, R]], Handler[P, R]]:
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(handler: Handler[P, R]) -> Handler[P, R]:
+        @wraps(handler)
+        async def guarded(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            principal = await load_principal(request)
+            if not principal.has(permission):
+                raise ApiError(
+                    ErrorCode.PERMISSION_DENIED, f"This action needs the '{permission}' permission."
+                )
+            return await handler(request, *args, **kwargs)
+
+        guarded.__dict__["_praxis_auth"] = {"permission": permission}
+        return guarded
+
+    return decorate
+
+
+def current_principal(request: Request) -> Principal:
+    principal: Principal = request.ctx.principal
+    return principal
+
+
+def auth_requirement(handler: Any) -> dict[str, Any] | None:
+    """What a guarded handler requires, for documentation; None for public handlers."""
+    requirement: dict[str, Any] | None = getattr(handler, "_praxis_auth", None)
+    return requirement

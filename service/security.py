@@ -1,0 +1,98 @@
+"""Password hashing (Argon2id), access tokens (JWT, HS256) and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from service.errors import ApiError, ErrorCode
+
+JWT_ALGORITHM = "HS256"
+# An explicit allow-list: a token naming any other algorithm (including "none") is refused.
+ALLOWED_JWT_ALGORITHMS = [JWT_ALGORITHM]
+TOKEN_ISSUER = "praxis"
+
+_password_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id.
+# Verifying against this when the user does not exist keeps login timing uniform.
+_DUMMY_HASH = _password_hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _password_hasher.verify(password_hash or _DUMMY_HASH, password) and bool(
+            password_hash
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    return _password_hasher.check_needs_rehash(password_hash)
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def issue_access_token(user_id: uuid.UUID, secret: str, ttl_seconds: int) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+        "jti": uuid.uuid4().hex,
+        "iss": TOKEN_ISSUER,
+        "typ": "access",
+    }
+    return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM), ttl_seconds
+
+
+def decode_access_token(token: str, secret: str) -> AccessClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=ALLOWED_JWT_ALGORITHMS,
+            issuer=TOKEN_ISSUER,
+            options={"require": ["exp", "iat", "sub", "jti"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise ApiError(ErrorCode.TOKEN_EXPIRED, "The access token has expired.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise ApiError(ErrorCode.TOKEN_INVALID, "The access token is not valid.") from exc
+    if payload.get("typ") != "access":
+        raise ApiError(ErrorCode.TOKEN_INVALID, "The access token is not valid.")
+    try:
+        user_id = uuid.UUID(payload["sub"])
+    except (ValueError, TypeError) as exc:
+        raise ApiError(ErrorCode.TOKEN_INVALID, "The access token is not valid.") from exc
+    return AccessClaims(
+        user_id=user_id,
+        token_id=str(payload["jti"]),
+        issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+    )
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def refresh_token_digest(token: str) -> str:
+    """Refresh tokens are stored only as digests, so a database leak does not leak sessions."""
+    return hashlib.sha256(token.encode()).hexdigest()

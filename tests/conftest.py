@@ -1,0 +1,187 @@
+"""Test harness: a fresh PostgreSQL database per run (migrated with the real migrations), real
+Redis with a per-run key prefix, and the app served once per session on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from sanic import Sanic
+from sanic_testing.reusable import ReusableClient
+
+from service import db
+from service.app import create_app
+from service.config import Settings
+from tests.factories import Factories
+
+T = TypeVar("T")
+
+ADMIN_URL = os.environ.get("PRAXIS_TEST_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("PRAXIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:10]
+TEST_DATABASE = f"praxis_test_{RUN_ID}"
+# Tables whose rows tests create; roles and permissions come from migrations and are restored.
+DATA_TABLES = [
+    "session_events",
+    "practice_sessions",
+    "idempotency_keys",
+    "content_tags",
+    "content",
+    "tags",
+    "refresh_tokens",
+    "audit_records",
+    "user_roles",
+    "users",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    async def create() -> None:
+        conn = await asyncpg.connect(ADMIN_URL)
+        await conn.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+        await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(ADMIN_URL)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(create())
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DATABASE
+    asyncio.run(db.apply_migrations(url))
+    yield url
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        env="test",
+        jwt_secret="test-secret-" + "x" * 40,
+        redis_key_prefix=f"praxis-test-{RUN_ID}:",
+        # Functional tests exercise behaviour, not the limiter; its own tests set tight limits.
+        rate_limit_anon="100000/minute",
+        rate_limit_user="100000/minute",
+        rate_limit_auth="100000/minute",
+    )
+
+
+class Server:
+    """The app on a real socket, plus a way to run coroutines on the loop it serves from."""
+
+    def __init__(self, app: Sanic[Any, Any], loop: asyncio.AbstractEventLoop, port: int) -> None:
+        self.app = app
+        self.loop = loop
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=10)
+
+    def run(self, coro: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings) -> Iterator[Server]:
+    Sanic.test_mode = True
+    app = create_app(settings, name="praxis_test")
+    app.config.TOUCHUP = False
+    loop = asyncio.new_event_loop()
+    port = _free_port()
+    client = ReusableClient(app, port=port, loop=loop)
+    client.run()
+    srv = Server(app, loop, port)
+    yield srv
+    srv.run(srv.http.aclose())
+    client.stop()
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from migrated, empty tables and an empty Redis namespace."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    srv: Server = request.getfixturevalue("server")
+    settings: Settings = request.getfixturevalue("settings")
+    srv.run(_reset(srv, settings))
+    yield
+
+
+async def _reset(srv: Server, settings: Settings) -> None:
+    from tortoise import connections
+
+    conn = connections.get("default")
+    await conn.execute_script(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+    await conn.execute_script("DELETE FROM roles WHERE NOT is_builtin")
+    redis = srv.app.ctx.redis
+    if redis is not None:
+        keys = [k async for k in redis.scan_iter(match=settings.redis_key_prefix + "*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+
+
+class Api:
+    """Synchronous HTTP calls against the served app, with optional bearer token."""
+
+    def __init__(self, srv: Server) -> None:
+        self.srv = srv
+
+    def request(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.srv.run(self.srv.http.request(method, path, headers=headers, **kwargs))
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def gather(
+        self, *calls: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+    ) -> list[httpx.Response]:
+        """Send requests concurrently, for races."""
+
+        async def all_of() -> list[httpx.Response]:
+            return list(await asyncio.gather(*(call(self.srv.http) for call in calls)))
+
+        return self.srv.run(all_of())
+
+
+@pytest.fixture
+def api(server: Server) -> Api:
+    return Api(server)
+
+
+@pytest.fixture
+def make(server: Server, api: Api) -> Factories:
+    return Factories(server, api)
