@@ -11,11 +11,15 @@ from sanic_ext import Extend
 
 from observability.metrics import DB_QUERIES_PER_REQUEST
 from service import db, redis_client
+from service.admin.routes import admin_bp
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
+from service.content.routes import content_bp
 from service.errors import register_error_handlers
 from service.health.routes import health_bp, metrics_bp
+from service.history.routes import history_bp
 from service.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.sessions.routes import sessions_bp
 
 logger = logging.getLogger("praxis.app")
 
@@ -33,7 +37,16 @@ def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
     register_error_handlers(app)
     _register_listeners(app)
     _register_middleware(app)
-    api = Blueprint.group(auth_bp, users_bp, version=1, version_prefix="/api/v")
+    api = Blueprint.group(
+        auth_bp,
+        users_bp,
+        content_bp,
+        sessions_bp,
+        history_bp,
+        admin_bp,
+        version=1,
+        version_prefix="/api/v",
+    )
     app.blueprint(api)
     app.blueprint(health_bp)
     app.blueprint(metrics_bp)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from service import rbac, security
-from service.models import Role, User
+from service.models import Content, PracticeSession, Role, Tag, User
 
 if TYPE_CHECKING:
     from tests.conftest import Api, Server
@@ -65,6 +66,23 @@ class Factories:
     def editor(self) -> TestUser:
         return self.user(rbac.EDITOR_ROLE)
 
+    def content(self, *, published: bool = True, **fields: Any) -> Content:
+        """A content item (published now unless said otherwise); ``tags`` is a list of names."""
+        values = _content_defaults(next(_sequence)) | fields
+        if published:
+            values.setdefault("status", "published")
+            values.setdefault("published_at", datetime.now(UTC))
+        else:
+            values.setdefault("status", "draft")
+        return self.server.run(_create_content(**values))
+
+    def practice_session(self, user: TestUser, item: Content, **fields: Any) -> PracticeSession:
+        """A practice session of ``user`` on ``item`` (active, started now unless given)."""
+        values = {"status": "active", "progress": 0, "started_at": datetime.now(UTC)} | fields
+        return self.server.run(
+            PracticeSession.create(user_id=user.id, content_id=item.id, **values)
+        )
+
 
 async def _create_user(email: str, display_name: str, roles: list[str], is_active: bool) -> User:
     user = await User.create(
@@ -76,3 +94,26 @@ async def _create_user(email: str, display_name: str, roles: list[str], is_activ
     for role in await Role.filter(name__in=roles):
         await user.roles.add(role)
     return user
+
+
+async def _create_content(**fields: Any) -> Content:
+    tags = fields.pop("tags", [])
+    item = await Content.create(**fields)
+    for name in tags:
+        tag, _ = await Tag.get_or_create(name=name)
+        await item.tags.add(tag)
+    return item
+
+
+def _content_defaults(n: int) -> dict[str, Any]:
+    return {
+        "slug": f"content-{n}",
+        "title": f"Content {n}",
+        "summary": f"Summary of content {n}",
+        "body": f"Body of content {n}",
+        "kind": "lesson",
+        "category": "python",
+        "difficulty": "beginner",
+        "duration_minutes": 10,
+        "tags": [],
+    }
