@@ -84,6 +84,7 @@ def _register_listeners(app: Sanic[Any, Any]) -> None:
         await db.init_orm(database.url)
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
+        app.ctx.redis_breaker = redis_client.RedisBreaker()
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)
 

@@ -4,6 +4,7 @@ request little, because every Redis user here has an in-process fallback."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -58,3 +59,24 @@ def connect(url: str) -> Redis:
         health_check_interval=30,
         max_connections=64,
     )
+
+
+class RedisBreaker:
+    """Stops calling a Redis that just failed, for ``cooldown_seconds``: with a dead or hung
+    server every request would otherwise pay the timeout. Shared by every Redis user of a worker.
+    """
+
+    def __init__(self, cooldown_seconds: float = 2.0) -> None:
+        self.cooldown_seconds = cooldown_seconds
+        self._open_until = 0.0
+
+    def available(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def record_failure(self) -> None:
+        if self.available():
+            logger.warning("Redis call failed; using fallbacks for %.1fs", self.cooldown_seconds)
+        self._open_until = time.monotonic() + self.cooldown_seconds
+
+    def record_success(self) -> None:
+        self._open_until = 0.0

@@ -185,3 +185,17 @@ def api(server: Server) -> Api:
 @pytest.fixture
 def make(server: Server, api: Api) -> Factories:
     return Factories(server, api)
+
+
+def queries_issued(route: str, call: Callable[[], httpx.Response]) -> tuple[int, httpx.Response]:
+    """How many SQL statements the request made by ``call`` issued, as the per-request
+    histogram ``praxis_db_queries_per_request{route}`` recorded it."""
+    from prometheus_client import REGISTRY
+
+    def total() -> float:
+        value = REGISTRY.get_sample_value("praxis_db_queries_per_request_sum", {"route": route})
+        return value or 0.0
+
+    before = total()
+    response = call()
+    return int(total() - before), response

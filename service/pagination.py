@@ -1,0 +1,63 @@
+"""Cursor (keyset) pagination: ``?limit=&cursor=`` in, ``{"items", "next_cursor"}`` out.
+
+A cursor is the sort key of the last item served, so pages stay stable while rows are inserted:
+no duplicates and no gaps when walking them, unlike OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.errors import validation_error
+
+T = TypeVar("T")
+ItemT = TypeVar("ItemT")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class PageQuery(BaseModel):
+    """Query parameters every list endpoint accepts; subclass to add filters."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=512)
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    """The sort key a cursor carries; 422 on anything this API did not issue."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise validation_error("cursor", "not a cursor this API issued") from exc
+    if not isinstance(key, list) or len(key) != arity:
+        raise validation_error("cursor", "not a cursor this API issued")
+    return key
+
+
+def paginate(
+    rows: Sequence[T], limit: int, key_of: Callable[[T], Sequence[Any]]
+) -> tuple[list[T], str | None]:
+    """Given up to ``limit + 1`` rows in order, the page and the cursor of the next one."""
+    page = list(rows[:limit])
+    if len(rows) > limit and page:
+        return page, encode_cursor(key_of(page[-1]))
+    return page, None
