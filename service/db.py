@@ -105,12 +105,23 @@ async def pending_migrations(database_url: str) -> list[str]:
     return heads
 
 
+# Tortoise's connections are process-global. Apps sharing a process (tests serve a second app
+# configured differently beside the first) share them: the first opens, the last closes.
+_orm_users = 0
+
+
 async def init_orm(database_url: str) -> None:
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    global _orm_users
+    if _orm_users == 0:
+        await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    _orm_users += 1
 
 
 async def close_orm() -> None:
-    await connections.close_all()
+    global _orm_users
+    _orm_users = max(0, _orm_users - 1)
+    if _orm_users == 0:
+        await connections.close_all()
 
 
 # Per-request query counting: Tortoise logs every statement it sends on this logger at DEBUG,

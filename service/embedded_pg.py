@@ -16,10 +16,10 @@ to run with ``geteuid() == 0``. We must not create system users or loosen permis
    ``base_dir`` stay reachable even under 0700 directories such as ``mktemp -d`` or /root, and
    the data stays in ``base_dir`` owned by root. No copies, no ownership changes.
 2. ``setpriv`` to ``nobody``, for hosts that forbid user namespaces (Docker's default seccomp
-   profile does). ``nobody`` must be able to traverse to the binaries and the data, so when it
-   cannot, we copy the binaries to a private directory under the system temp dir and keep the
-   data there too, with ``base_dir/pgdata`` a symlink to it (the one case where the data does
-   not physically live under ``base_dir``).
+   profile typically does). ``nobody`` must be able to traverse to the binaries and the data,
+   so when it cannot, we copy the binaries to a private directory under the system temp dir and
+   keep the data there too, with ``base_dir/pgdata`` a symlink to it (the one case where the
+   data does not physically live under ``base_dir``).
 
 Security note: in mode 1 the server holds root's file ownership (not its capabilities), so a
 database superuser can write root-owned files, and trust auth lets any local user be superuser.
@@ -61,6 +61,7 @@ STRATEGY_ENV = "PRAXIS_EMBEDDED_PG_ROOT_STRATEGY"
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 60
 READY_TIMEOUT_SECONDS = 30
+REAP_TIMEOUT_SECONDS = 10
 INITDB_TIMEOUT_SECONDS = 120
 CLIENT_TIMEOUT_SECONDS = 30
 LOCK_TIMEOUT_SECONDS = 180
@@ -389,9 +390,12 @@ def _copy_bundle(staging: Path) -> None:
 
 def _relocated_home(base_dir: Path, runner: _Runner) -> Path:
     """Data home outside an unreachable ``base_dir``, linked from ``base_dir/pgdata``."""
-    digest = hashlib.sha256(str(base_dir).encode()).hexdigest()[:16]
-    home = _private_tmp_root() / f"data-{digest}"
     link = base_dir / "pgdata"
+    root = _private_tmp_root()
+    if link.is_symlink():  # keep following an existing link, even if base_dir was moved
+        home = Path(os.readlink(link)).parent
+    else:
+        home = root / f"data-{hashlib.sha256(str(base_dir).encode()).hexdigest()[:16]}"
     try:
         home.mkdir(mode=0o700, exist_ok=True)
         _give_to_server_user(home, runner)
@@ -421,12 +425,59 @@ def _running_port(runner: _Runner, layout: _Layout) -> int | None:
         return None
     if result.returncode != PG_CTL_STATUS_RUNNING:
         raise _failure(f"cannot query the server in {layout.data_dir}", result, layout)
+    pid, port = _postmaster_pid_and_port(layout)
+    if _is_zombie(pid):
+        # pg_ctl status (kill(pid, 0)) and postgres's own lock check both count a dead but
+        # unreaped postmaster as running, so wait for it to be reaped before starting anew.
+        _wait_until_reaped(pid, layout)
+        return None
+    return port
+
+
+def _postmaster_pid_and_port(layout: _Layout) -> tuple[int, int]:
     try:
-        # postmaster.pid's fourth line is the port.
+        # postmaster.pid: the first line is the pid, the fourth the port.
         lines = (layout.data_dir / "postmaster.pid").read_text().splitlines()
-        return int(lines[3])
+        return int(lines[0]), int(lines[3])
     except (OSError, IndexError, ValueError) as exc:
-        raise EmbeddedPostgresError(f"cannot read the running server's port: {exc}") from exc
+        raise EmbeddedPostgresError(f"cannot read the running server's pid file: {exc}") from exc
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether ``pid`` is dead but unreaped (Linux /proc; elsewhere assumed not)."""
+    try:
+        proc_stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # The state follows the parenthesized command name, which may itself contain ") ".
+    return proc_stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def _wait_until_reaped(pid: int, layout: _Layout) -> None:
+    deadline = time.monotonic() + REAP_TIMEOUT_SECONDS
+    while _is_zombie(pid):
+        if time.monotonic() > deadline:
+            raise _failure(
+                f"the server (PID {pid}) died but its parent never reaps it; run under an init "
+                "that reaps orphans (e.g. docker --init)",
+                None,
+                layout,
+            )
+        time.sleep(0.1)
+
+
+def _server_alive(layout: _Layout) -> bool:
+    try:
+        pid = int((layout.data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone we may not signal
+    return not _is_zombie(pid)
 
 
 def _ensure_initialized(runner: _Runner, layout: _Layout) -> None:
@@ -523,6 +574,8 @@ def _wait_until_ready(layout: _Layout, port: int) -> None:
         result = _run(argv, timeout=CLIENT_TIMEOUT_SECONDS)
         if result.returncode == 0:
             return
+        if not _server_alive(layout):
+            raise _failure(f"the server on port {port} exited", result, layout)
         if time.monotonic() > deadline:
             raise _failure(
                 f"the server on port {port} is not accepting connections", result, layout

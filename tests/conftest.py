@@ -183,6 +183,32 @@ def api(server: Server) -> Api:
 
 
 @pytest.fixture
+def other_app(server: Server, settings: Settings) -> Iterator[Callable[..., Api]]:
+    """Serve a second app with some settings changed (e.g. ``redis_url``), on the same loop and
+    database as ``server`` (Tortoise's pool belongs to that loop); stopped after the test."""
+    started: list[tuple[ReusableClient, Server]] = []
+
+    def serve(configure: Callable[[Sanic[Any, Any]], None] | None = None, **overrides: Any) -> Api:
+        app = create_app(
+            settings.model_copy(update=overrides), name=f"praxis_other_{uuid.uuid4().hex[:8]}"
+        )
+        app.config.TOUCHUP = False
+        if configure is not None:
+            configure(app)
+        port = _free_port()
+        client = ReusableClient(app, port=port, loop=server.loop)
+        client.run()
+        other = Server(app, server.loop, port)
+        started.append((client, other))
+        return Api(other)
+
+    yield serve
+    for client, other in started:
+        other.run(other.http.aclose())
+        client.stop()
+
+
+@pytest.fixture
 def make(server: Server, api: Api) -> Factories:
     return Factories(server, api)
 

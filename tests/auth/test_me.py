@@ -1,0 +1,141 @@
+"""GET /api/v1/users/me and the bearer-token failures every guarded route shares."""
+
+import time
+import uuid
+
+import jwt
+
+from service.models import Role, User
+
+ME = "/api/v1/users/me"
+
+
+def test_me_describes_the_caller_with_roles_and_permissions(api, make):
+    user = make.user()
+    response = api.get(ME, token=user.token)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(user.id)
+    assert body["email"] == user.email
+    assert body["roles"] == ["member"]
+    assert body["permissions"] == []
+    assert set(body) == {"id", "email", "display_name", "roles", "permissions", "created_at"}
+
+
+def test_permissions_are_fully_expanded_for_an_admin(api, make):
+    body = api.get(ME, token=make.admin().token).json()
+    assert "admin" in body["roles"]
+    assert "roles:manage" in body["permissions"]
+    assert "audit:read" in body["permissions"]
+    assert all("*" not in p for p in body["permissions"])
+
+
+def test_editor_has_exactly_the_content_permissions(api, make):
+    body = api.get(ME, token=make.editor().token).json()
+    assert body["permissions"] == [
+        "content:delete",
+        "content:publish",
+        "content:read",
+        "content:write",
+    ]
+
+
+def test_a_role_change_applies_to_the_next_request(api, make, server):
+    user = make.user()
+    assert api.get(ME, token=user.token).json()["permissions"] == []
+
+    async def promote():
+        await (await User.get(id=user.id)).roles.add(await Role.get(name="editor"))
+
+    server.run(promote())
+    assert "content:write" in api.get(ME, token=user.token).json()["permissions"]
+
+
+def test_no_token_is_auth_required(api):
+    response = api.get(ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTH_REQUIRED"
+
+
+def test_a_non_bearer_scheme_is_auth_required(api):
+    response = api.get(ME, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert response.json()["code"] == "AUTH_REQUIRED"
+
+
+def test_an_expired_token_is_token_expired(api, make, settings):
+    user = make.user()
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "sub": str(user.id),
+            "iat": now - 100,
+            "exp": now - 10,
+            "jti": "x",
+            "iss": "praxis",
+            "typ": "access",
+        },
+        settings.jwt_secret,
+        algorithm="HS256",
+    )
+    response = api.get(ME, token=token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "TOKEN_EXPIRED"
+
+
+def test_a_token_signed_with_another_key_is_token_invalid(api, make):
+    user = make.user()
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "sub": str(user.id),
+            "iat": now,
+            "exp": now + 60,
+            "jti": "x",
+            "iss": "praxis",
+            "typ": "access",
+        },
+        "another-secret-another-secret-another-secret",
+        algorithm="HS256",
+    )
+    assert api.get(ME, token=token).json()["code"] == "TOKEN_INVALID"
+
+
+def test_an_unsigned_alg_none_token_is_refused(api, make):
+    user = make.user()
+    now = int(time.time())
+    token = jwt.encode(
+        {"sub": str(user.id), "iat": now, "exp": now + 60, "jti": "x", "iss": "praxis"},
+        key=None,
+        algorithm="none",
+    )
+    assert api.get(ME, token=token).json()["code"] == "TOKEN_INVALID"
+
+
+def test_a_token_missing_required_claims_is_invalid(api, settings):
+    token = jwt.encode({"sub": str(uuid.uuid4())}, settings.jwt_secret, algorithm="HS256")
+    assert api.get(ME, token=token).json()["code"] == "TOKEN_INVALID"
+
+
+def test_a_token_for_a_deleted_user_is_invalid(api, make, server):
+    user = make.user()
+    server.run(User.filter(id=user.id).delete())
+    assert api.get(ME, token=user.token).json()["code"] == "TOKEN_INVALID"
+
+
+def test_a_disabled_user_is_refused_on_the_next_request(api, make, server):
+    user = make.user()
+    server.run(User.filter(id=user.id).update(is_active=False))
+    response = api.get(ME, token=user.token)
+    assert response.status_code == 403
+    assert response.json()["code"] == "ACCOUNT_DISABLED"
+
+
+def test_register_login_me_round_trip(api):
+    api.post(
+        "/api/v1/auth/register",
+        json={"email": "lin@example.com", "password": "long enough", "display_name": "Lin"},
+    )
+    pair = api.post(
+        "/api/v1/auth/login", json={"email": "lin@example.com", "password": "long enough"}
+    ).json()
+    assert api.get(ME, token=pair["access_token"]).json()["display_name"] == "Lin"

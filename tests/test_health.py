@@ -1,0 +1,42 @@
+"""GET /health (liveness), GET /health/ready (readiness) and GET /metrics."""
+
+
+def test_liveness_is_health_json_pass(api):
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/health+json")
+    assert response.json()["status"] == "pass"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_readiness_passes_with_database_and_redis_up(api):
+    response = api.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "pass"
+    assert body["checks"]["database"][0]["status"] == "pass"
+    assert body["checks"]["redis"][0]["status"] == "pass"
+
+
+def test_readiness_warns_but_stays_200_when_redis_is_unreachable(other_app):
+    client = other_app(redis_url="redis://127.0.0.1:1/0")
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "warn"
+    assert body["checks"]["redis"][0]["status"] == "warn"
+    assert body["checks"]["database"][0]["status"] == "pass"
+
+
+def test_readiness_warns_when_running_without_redis(other_app):
+    response = other_app(redis_url="none").get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"]["redis"][0]["status"] == "warn"
+
+
+def test_metrics_exposes_prometheus_text(api):
+    api.get("/health")
+    response = api.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "praxis_db_queries_per_request" in response.text
