@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from service import db, rbac, redis_client, security
 from service.admin.audit import record_audit
+from service.auth.schemas import RegisterRequest
 from service.config import Settings
 from service.models import Role, User
 
@@ -34,7 +35,8 @@ async def migrate(settings: Settings) -> int:
 async def grant_admin_to_listed(emails: list[str]) -> int:
     """Grant admin to existing users in ``emails`` who lack it, leaving an audit record each."""
     admin = await Role.get(name=rbac.ADMIN_ROLE)
-    users = await User.filter(email__in=emails).exclude(roles__name=rbac.ADMIN_ROLE)
+    listed = await User.filter(email__in=emails).prefetch_related("roles")
+    users = [u for u in listed if all(r.name != rbac.ADMIN_ROLE for r in u.roles)]
     for user in users:
         async with in_transaction() as conn:
             await user.roles.add(admin, using_db=conn)
@@ -50,10 +52,7 @@ async def grant_admin_to_listed(emails: list[str]) -> int:
     return len(users)
 
 
-async def create_admin(settings: Settings, email: str, password: str) -> int:
-    from service.auth.schemas import RegisterRequest
-
-    data = RegisterRequest(email=email, password=password, display_name=email.split("@")[0])
+async def create_admin(settings: Settings, data: RegisterRequest) -> int:
     database = await db.resolve_database(settings)
     await db.init_orm(database.url)
     try:

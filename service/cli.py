@@ -158,9 +158,17 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 def _create_admin(args: argparse.Namespace, settings: Settings) -> int:
     from service import admin_tasks
+    from service.auth.schemas import RegisterRequest
 
     password = args.password or os.environ.get("PRAXIS_ADMIN_PASSWORD") or _prompt_password()
-    return asyncio.run(admin_tasks.create_admin(settings, args.email, password))
+    try:
+        account = RegisterRequest(
+            email=args.email, password=password, display_name=args.email.split("@")[0] or "admin"
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise CliError(f"cannot create admin: {reasons}") from exc
+    return asyncio.run(admin_tasks.create_admin(settings, account))
 
 
 def _prompt_password() -> str:

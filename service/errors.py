@@ -7,6 +7,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import (
@@ -19,10 +20,19 @@ from sanic.exceptions import (
 )
 from sanic.log import logger
 from sanic.response import HTTPResponse, json
+from tortoise.exceptions import DBConnectionError
 
 from service.request_ids import ensure_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+_OUTAGE_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
 PROBLEM_TYPE_BASE = "https://praxis.dev/problems/"
 
 
@@ -50,6 +60,7 @@ class ErrorCode(Enum):
     METHOD_NOT_ALLOWED = ErrorSpec(405, "Method not allowed")
     EMAIL_TAKEN = ErrorSpec(409, "Email taken")
     SLUG_TAKEN = ErrorSpec(409, "Slug taken")
+    CONTENT_IN_USE = ErrorSpec(409, "Content in use")
     ROLE_EXISTS = ErrorSpec(409, "Role exists")
     SESSION_LIMIT = ErrorSpec(409, "Too many active sessions")
     SESSION_CLOSED = ErrorSpec(409, "Session closed")
@@ -183,7 +194,22 @@ def register_error_handlers(app: Sanic[Any, Any]) -> None:
 
     @app.exception(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        if is_dependency_outage(exc):
+            logger.error("dependency unavailable on %s %s: %r", request.method, request.path, exc)
+            return problem_response(
+                request,
+                ApiError(ErrorCode.SERVICE_UNAVAILABLE, "A service this request needs is down."),
+            )
         logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
         return problem_response(
             request, ApiError(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
         )
+
+
+def is_dependency_outage(exc: BaseException | None) -> bool:
+    """A lost or refused database connection (Tortoise may wrap it) is a 503, not a bug."""
+    while exc is not None:
+        if isinstance(exc, _OUTAGE_ERRORS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -7,6 +7,7 @@ import asyncio
 import os
 import socket
 import uuid
+from pathlib import Path
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -49,20 +50,32 @@ def _free_port() -> int:
         return port
 
 
+def _admin_url() -> str:
+    """The local PostgreSQL server when one answers, else an embedded one (a fresh machine)."""
+    if asyncio.run(db.server_answers(ADMIN_URL)):
+        return ADMIN_URL
+    from service.embedded_pg import start_embedded_postgres
+
+    embedded = start_embedded_postgres(Path(".praxis/test-postgres"))
+    return embedded.rsplit("/", 1)[0] + "/postgres"
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    admin_url = _admin_url()
+
     async def create() -> None:
-        conn = await asyncpg.connect(ADMIN_URL)
+        conn = await asyncpg.connect(admin_url)
         await conn.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
         await conn.close()
 
     async def drop() -> None:
-        conn = await asyncpg.connect(ADMIN_URL)
+        conn = await asyncpg.connect(admin_url)
         await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
         await conn.close()
 
     asyncio.run(create())
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DATABASE
+    url = admin_url.rsplit("/", 1)[0] + "/" + TEST_DATABASE
     asyncio.run(db.apply_migrations(url))
     yield url
     asyncio.run(drop())

@@ -1,0 +1,126 @@
+"""`praxis serve` as a real process on an embedded PostgreSQL that the test can stop:
+the auth round trip works, readiness follows the database, SIGTERM ends the process cleanly."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from service.embedded_pg import start_embedded_postgres, stop_embedded_postgres
+
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 30
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(base_url, process):
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("server exited early; see its log")
+        try:
+            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # polling a starting process, bounded by the deadline
+    raise AssertionError("server did not start in time")
+
+
+@pytest.fixture(scope="module")
+def embedded_database(tmp_path_factory):
+    base_dir = tmp_path_factory.mktemp("embedded-pg")
+    url = start_embedded_postgres(base_dir)
+    yield base_dir, url
+    stop_embedded_postgres(base_dir)
+
+
+@pytest.fixture(scope="module")
+def served(embedded_database, tmp_path_factory):
+    _, url = embedded_database
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": "none",
+        "PORT": str(port),
+        "WORKERS": "1",
+        "LOG_FORMAT": "json",
+        "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+    }
+    env.pop("JWT_SECRET", None)
+    log_path = tmp_path_factory.mktemp("log") / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], env=env, stdout=log, stderr=log
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base_url, process)
+        yield process, base_url
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+def test_a_served_process_migrates_and_answers_the_auth_round_trip(served):
+    _, base_url = served
+    account = {"email": "proc@example.com", "password": "long enough", "display_name": "P"}
+    assert httpx.post(base_url + "/api/v1/auth/register", json=account).status_code == 201
+    tokens = httpx.post(base_url + "/api/v1/auth/login", json=account | {"display_name": None})
+    assert tokens.status_code == 422  # display_name is not a login field
+    tokens = httpx.post(
+        base_url + "/api/v1/auth/login",
+        json={"email": account["email"], "password": account["password"]},
+    ).json()
+    me = httpx.get(
+        base_url + "/api/v1/users/me",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert me.status_code == 200
+    assert me.json()["email"] == "proc@example.com"
+
+
+def test_without_redis_readiness_warns_and_stays_200(served):
+    _, base_url = served
+    response = httpx.get(base_url + "/health/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "warn"
+
+
+def test_readiness_fails_when_the_database_stops_while_liveness_passes(served, embedded_database):
+    _, base_url = served
+    base_dir, _ = embedded_database
+    stop_embedded_postgres(base_dir)
+    try:
+        ready = httpx.get(base_url + "/health/ready", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"][0]["status"] == "fail"
+        assert httpx.get(base_url + "/health").status_code == 200
+        register = httpx.post(
+            base_url + "/api/v1/auth/register",
+            json={"email": "x@example.com", "password": "long enough", "display_name": "X"},
+            timeout=10,
+        )
+        assert register.status_code == 503
+        assert register.json()["code"] == "SERVICE_UNAVAILABLE"
+        assert "asyncpg" not in register.text
+    finally:
+        start_embedded_postgres(base_dir)
+
+
+def test_sigterm_stops_the_server_within_30_seconds(served):
+    process, _ = served
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0
