@@ -57,6 +57,7 @@ def documented(
     responses: dict[int, type[BaseModel] | None],
     errors: Iterable[int] = (),
     rate_limited: bool = True,
+    media_type: str = "application/json",
 ) -> Callable[[F], F]:
     """Put directly under the route decorator, above any auth guard, so it sees the guard."""
 
@@ -71,7 +72,7 @@ def documented(
             handler = openapi.body({"application/json": Component(body)}, required=True)(handler)
             statuses |= {413, 415, 422}
         for status, model in responses.items():
-            content = {"application/json": Component(model)} if model else None
+            content = {media_type: Component(model)} if model else None
             handler = openapi.response(status, content, HTTPStatus(status).phrase)(handler)
         for status in sorted(statuses):
             handler = openapi.response(

@@ -31,6 +31,7 @@ def _health(body: dict[str, Any], status: int = 200) -> HTTPResponse:
     "Operations",
     responses={200: HealthOut},
     rate_limited=False,
+    media_type=HEALTH_CONTENT_TYPE,
 )
 async def liveness(_: Request) -> HTTPResponse:
     return _health({"status": "pass", "description": "praxis liveness"})
@@ -42,6 +43,7 @@ async def liveness(_: Request) -> HTTPResponse:
     "Operations",
     responses={200: HealthOut, 503: HealthOut},
     rate_limited=False,
+    media_type=HEALTH_CONTENT_TYPE,
 )
 async def readiness(request: Request) -> HTTPResponse:
     if getattr(request.app.ctx, "draining", False):
