@@ -94,6 +94,15 @@ async def apply_migrations(database_url: str) -> list[str]:
     return applied
 
 
+async def roll_back_migration(database_url: str, version: int) -> list[str]:
+    """Undo migration ``version`` and every later one; returns the names of those undone."""
+    command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+    async with command:
+        await command.init()
+        undone: list[str] = await command.downgrade(version, delete=False)
+    return undone
+
+
 async def pending_migrations(database_url: str) -> list[str]:
     command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
     async with command:
