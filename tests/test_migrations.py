@@ -2,12 +2,15 @@
 (built CONCURRENTLY) and their downgrade."""
 
 import asyncio
+import json
+import subprocess
+import sys
 import uuid
 
 import asyncpg
 import pytest
 
-from service import db, rbac
+from service import rbac
 
 INDEX_MIGRATION = 2
 
@@ -45,15 +48,35 @@ def index_names(url):
     return {r["indexname"] for r in rows}
 
 
+def migrations(action, url, *args):
+    """Run a migration function of service.db in a process of its own: Aerich initialises and
+    closes Tortoise's process-global connections, which the served test app is using."""
+    code = (
+        "import asyncio, json, sys; from service import db; "
+        f"print(json.dumps(asyncio.run(db.{action}(*sys.argv[1:2], *map(int, sys.argv[2:])))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, url, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def versions(names):
+    return [name.split("_", 1)[0] for name in names]
+
+
 def test_a_fresh_database_gets_every_migration_then_none_are_pending(scratch_database):
-    applied = asyncio.run(db.apply_migrations(scratch_database))
-    assert [name.split("_", 1)[0] for name in applied] == ["0", "1", "2"]
-    assert asyncio.run(db.pending_migrations(scratch_database)) == []
-    assert asyncio.run(db.apply_migrations(scratch_database)) == []
+    assert versions(migrations("apply_migrations", scratch_database)) == ["0", "1", "2"]
+    assert migrations("pending_migrations", scratch_database) == []
+    assert migrations("apply_migrations", scratch_database) == []
 
 
 def test_the_built_in_roles_carry_their_permissions(scratch_database):
-    asyncio.run(db.apply_migrations(scratch_database))
+    migrations("apply_migrations", scratch_database)
     rows = fetch(
         scratch_database,
         "SELECT r.name, array_agg(p.name ORDER BY p.name) AS perms FROM roles r "
@@ -66,15 +89,15 @@ def test_the_built_in_roles_carry_their_permissions(scratch_database):
 
 
 def test_the_index_migration_builds_valid_indexes_and_its_downgrade_drops_them(scratch_database):
-    asyncio.run(db.apply_migrations(scratch_database))
+    migrations("apply_migrations", scratch_database)
     built = index_names(scratch_database)
     assert {"idx_sessions_user_started", "idx_content_published", "idx_content_search"} <= built
     invalid = fetch(scratch_database, "SELECT 1 FROM pg_index WHERE NOT indisvalid")
     assert invalid == []
 
-    undone = asyncio.run(db.roll_back_migration(scratch_database, INDEX_MIGRATION))
-    assert [name.split("_", 1)[0] for name in undone] == ["2"]
+    undone = migrations("roll_back_migration", scratch_database, INDEX_MIGRATION)
+    assert versions(undone) == ["2"]
     assert "idx_sessions_user_started" not in index_names(scratch_database)
 
-    assert len(asyncio.run(db.apply_migrations(scratch_database))) == 1
+    assert versions(migrations("apply_migrations", scratch_database)) == ["2"]
     assert index_names(scratch_database) == built

@@ -1,5 +1,52 @@
+"""The caller's practice history and statistics."""
+
 from __future__ import annotations
 
-from sanic import Blueprint
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sanic_ext import openapi
+
+from service import rbac
+from service.history import service
+from service.history.schemas import HistoryPage, HistoryQuery, StatsOut
+from service.openapi_docs import documented
+from service.web import json_response, parse_query
 
 history_bp = Blueprint("history", url_prefix="/history")
+
+TAG = "History"
+
+
+@history_bp.get("")
+@documented(
+    "The caller's sessions, newest started first, with content, tags and event counts",
+    TAG,
+    responses={200: HistoryPage},
+    errors=(422,),
+)
+@openapi.parameter("status", str, "query", description="active, completed or abandoned")
+@openapi.parameter(
+    "since", str, "query", description="RFC 3339 with offset; inclusive, on started_at"
+)
+@openapi.parameter(
+    "until", str, "query", description="RFC 3339 with offset; exclusive, on started_at"
+)
+@openapi.parameter("limit", int, "query", description="1–100, default 20")
+@openapi.parameter("cursor", str, "query", description="next_cursor of the previous page")
+@rbac.authenticated
+async def history(request: Request) -> HTTPResponse:
+    query = parse_query(request, HistoryQuery)
+    principal = rbac.current_principal(request)
+    return json_response(await service.history(principal.user_id, query))
+
+
+@history_bp.get("/stats")
+@documented(
+    "The caller's totals, minutes, streaks and per-category figures",
+    TAG,
+    responses={200: StatsOut},
+)
+@rbac.authenticated
+async def stats(request: Request) -> HTTPResponse:
+    principal = rbac.current_principal(request)
+    return json_response(await service.stats(principal.user_id))

@@ -1,0 +1,134 @@
+"""Request and response models of the caller's practice history and statistics."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from service.models import SessionStatus
+from service.pagination import Page, PageQuery
+from service.sessions.schemas import SessionContentOut, SessionOut, content_of, session_fields
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    """Only RFC 3339 date-times with an offset: a bare date, a number or a local time is
+    ambiguous. A '+' offset must be sent percent-encoded (%2B) in a query string."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-01-31T00:00:00Z")
+    return value
+
+
+def _representable_in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("is out of range") from exc
+
+
+Timestamp = Annotated[
+    AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_representable_in_utc)
+]
+
+
+class HistoryQuery(PageQuery):
+    status: SessionStatus | None = None
+    since: Timestamp | None = Field(default=None, description="Inclusive, on started_at.")
+    until: Timestamp | None = Field(default=None, description="Exclusive, on started_at.")
+
+
+class HistoryContentOut(SessionContentOut):
+    tags: list[str]
+
+
+class HistoryItemOut(SessionOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "8a1d2c4e-5b6f-4a7b-9c8d-0e1f2a3b4c5d",
+                "content": {
+                    "slug": "python-list-basics",
+                    "title": "Python list basics",
+                    "kind": "lesson",
+                    "category": "python",
+                    "difficulty": "beginner",
+                    "duration_minutes": 15,
+                    "tags": ["lists", "python"],
+                },
+                "status": "completed",
+                "progress": 100,
+                "notes": "",
+                "score": 87.5,
+                "started_at": "2026-11-25T21:00:00+00:00",
+                "ended_at": "2026-11-25T21:14:05+00:00",
+                "duration_seconds": 845,
+                "updated_at": "2026-11-25T21:14:05+00:00",
+                "event_count": 3,
+            }
+        }
+    )
+
+    content: HistoryContentOut
+    event_count: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> HistoryItemOut:
+        content = HistoryContentOut(**content_of(row).model_dump(), tags=row["content_tags"])
+        return cls(content=content, event_count=row["event_count"], **session_fields(row))
+
+
+class HistoryPage(Page[HistoryItemOut]):
+    pass
+
+
+class CategoryStatsOut(BaseModel):
+    category: str
+    sessions: int = Field(description="Sessions of any status on content of this category.")
+    minutes: int = Field(description="Minutes of completed sessions in this category.")
+
+
+class StatsOut(BaseModel):
+    """The caller's practice totals, computed over all of their sessions.
+
+    - ``total_sessions``: sessions in any status (active, completed, abandoned).
+    - ``total_minutes``: the summed ``duration_seconds`` of **completed** sessions, divided by 60
+      and rounded down (once, over the total; each category's minutes the same way over its
+      own total, so categories can sum to a little less). Active sessions have no duration yet;
+      abandoned ones are left out so that a session forgotten for days does not count as days
+      of practice.
+    - A **practice day** is a UTC calendar day on which the caller started a session that they
+      went on to complete.
+    - ``current_streak_days``: consecutive practice days ending today or yesterday (UTC), so a
+      streak stays alive until a whole day passes without practice; else 0.
+    - ``longest_streak_days``: the most consecutive practice days ever.
+    - ``by_category``: per content category, most sessions first, then by name.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "total_sessions": 12,
+                "completed_sessions": 9,
+                "total_minutes": 131,
+                "current_streak_days": 3,
+                "longest_streak_days": 5,
+                "by_category": [
+                    {"category": "python", "sessions": 8, "minutes": 97},
+                    {"category": "sql", "sessions": 4, "minutes": 34},
+                ],
+            }
+        }
+    )
+
+    total_sessions: int
+    completed_sessions: int
+    total_minutes: int
+    current_streak_days: int
+    longest_streak_days: int
+    by_category: list[CategoryStatsOut]

@@ -1,0 +1,58 @@
+"""The caller's practice history (keyset-paginated) and statistics, both computed in SQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+
+from service.errors import validation_error
+from service.history import queries
+from service.history.schemas import HistoryItemOut, HistoryPage, HistoryQuery, StatsOut
+from service.pagination import decode_cursor, paginate
+
+
+async def history(user_id: uuid.UUID, query: HistoryQuery) -> HistoryPage:
+    where = queries.HistoryFilter(
+        user_id=user_id,
+        status=query.status.value if query.status else None,
+        since=query.since,
+        until=query.until,
+        after=_keyset_of(query.cursor) if query.cursor else None,
+    )
+    rows = await queries.history_page(where, query.limit + 1)
+    page, next_cursor = paginate(rows, query.limit, _cursor_key)
+    return HistoryPage(
+        items=[HistoryItemOut.from_row(row) for row in page], next_cursor=next_cursor
+    )
+
+
+def _cursor_key(row: dict[str, object]) -> tuple[str, str]:
+    started_at = row["started_at"]
+    assert isinstance(started_at, datetime)
+    return started_at.isoformat(), str(row["id"])
+
+
+def _keyset_of(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (started_at, id) a cursor carries; 422 for anything this API could not have issued."""
+    started_at, session_id = decode_cursor(cursor, arity=2)
+    try:
+        when = datetime.fromisoformat(started_at)
+        if when.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        return when.astimezone(UTC), uuid.UUID(session_id)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise validation_error("cursor", "not a cursor this API issued") from exc
+
+
+async def stats(user_id: uuid.UUID) -> StatsOut:
+    row = await queries.stats(user_id)
+    return StatsOut(
+        total_sessions=row["total_sessions"],
+        completed_sessions=row["completed_sessions"],
+        total_minutes=row["total_minutes"],
+        current_streak_days=row["current_streak_days"],
+        longest_streak_days=row["longest_streak_days"],
+        by_category=orjson.loads(row["by_category"]),
+    )
