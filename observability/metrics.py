@@ -8,6 +8,7 @@ import os
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
+    Counter,
     Histogram,
     generate_latest,
     multiprocess,
@@ -20,6 +21,19 @@ DB_QUERIES_PER_REQUEST = Histogram(
     "SQL statements issued while serving one request",
     ["route"],
     buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100),
+)
+
+RATE_LIMIT_DECISIONS = Counter(
+    "praxis_rate_limit_decisions_total",
+    "Rate limiter decisions by policy (anon, user, auth) and decision (allowed, limited)",
+    ["policy", "decision"],
+)
+
+CACHE_REQUESTS = Counter(
+    "praxis_cache_requests",
+    "Cache lookups by tier (cache: redis or local) and result: hit, miss, or error "
+    "(Redis failed, or was skipped because it just failed; the local tier answers then)",
+    ["cache", "result"],
 )
 
 

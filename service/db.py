@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aerich import Command
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.config import Settings
 from service.models import MODEL_MODULES
@@ -131,6 +132,12 @@ async def close_orm() -> None:
     _orm_users = max(0, _orm_users - 1)
     if _orm_users == 0:
         await connections.close_all()
+
+
+def connection() -> BaseDBAsyncClient:
+    """The default connection (pool) of the ORM, for raw SQL outside a transaction."""
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 # Per-request query counting: Tortoise logs every statement it sends on this logger at DEBUG,

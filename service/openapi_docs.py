@@ -93,3 +93,22 @@ def _permission_note(requirement: dict[str, Any] | None) -> str:
     if requirement.get("permission"):
         return f"Needs a bearer token with the `{requirement['permission']}` permission."
     return "Needs a bearer access token."
+
+
+_PAGE_PARAMETER_DOCS = {
+    "limit": "Page size, 1-100 (default 20).",
+    "cursor": "The next_cursor of the previous page; opaque.",
+}
+
+
+def query_parameters(model: type[BaseModel]) -> Callable[[F], F]:
+    """Document each field of a query-parameter model; put it next to ``documented``."""
+
+    def decorate(handler: F) -> F:
+        for name, field in model.model_fields.items():
+            schema = int if field.annotation is int else str
+            description = field.description or _PAGE_PARAMETER_DOCS.get(name, "")
+            handler = openapi.parameter(name, schema, "query", description=description)(handler)
+        return handler
+
+    return decorate

@@ -10,10 +10,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sanic import Request
 from sanic.response import HTTPResponse
-from tortoise import connections
 
 from service.errors import ApiError, ErrorCode
 from service.security import decode_access_token
+from service.sql import fetch_one
 
 PERMISSIONS: dict[str, str] = {
     "content:read": "Read content in any status",
@@ -84,15 +84,15 @@ async def load_principal(request: Request) -> Principal:
     if token is None:
         raise ApiError(ErrorCode.AUTH_REQUIRED, "This endpoint needs a bearer access token.")
     claims = decode_access_token(token, request.app.ctx.settings.jwt_secret)
-    rows = await connections.get("default").execute_query_dict(_PRINCIPAL_SQL, [claims.user_id])
-    if not rows:
+    row = await fetch_one(_PRINCIPAL_SQL, [claims.user_id])
+    if row is None:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
-    if not rows[0]["is_active"]:
+    if not row["is_active"]:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED, "This account has been disabled.")
     principal = Principal(
         user_id=claims.user_id,
-        roles=frozenset(rows[0]["roles"]),
-        permissions=frozenset(rows[0]["permissions"]),
+        roles=frozenset(row["roles"]),
+        permissions=frozenset(row["permissions"]),
     )
     request.ctx.principal = principal
     return principal

@@ -1,5 +1,49 @@
 from __future__ import annotations
 
-from sanic import Blueprint
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from service.cache import cached_response
+from service.content import service
+from service.content.schemas import ContentDetailOut, ContentListQuery, ContentPage, TagsOut
+from service.openapi_docs import documented, query_parameters
+from service.web import parse_query
 
 content_bp = Blueprint("content")
+
+
+@content_bp.get("/content")
+@documented(
+    "Published content, newest first; with q, best full-text match first",
+    "Content",
+    responses={200: ContentPage, 304: None},
+    errors=(422,),
+)
+@query_parameters(ContentListQuery)
+async def list_content(request: Request) -> HTTPResponse:
+    query = parse_query(request, ContentListQuery)
+    cache = service.content_cache(request.app)
+    return cached_response(request, await service.list_content(cache, query))
+
+
+@content_bp.get("/content/<slug:str>")
+@documented(
+    "A published content item with its body",
+    "Content",
+    responses={200: ContentDetailOut, 304: None},
+    errors=(404,),
+)
+async def get_content(request: Request, slug: str) -> HTTPResponse:
+    cache = service.content_cache(request.app)
+    return cached_response(request, await service.content_detail(cache, slug))
+
+
+@content_bp.get("/tags")
+@documented(
+    "Tags of published content, with how many items carry each",
+    "Content",
+    responses={200: TagsOut, 304: None},
+)
+async def list_tags(request: Request) -> HTTPResponse:
+    cache = service.content_cache(request.app)
+    return cached_response(request, await service.tag_counts(cache))

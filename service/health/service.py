@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from tortoise import connections
+
+from service import db
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -34,9 +35,7 @@ class CheckResult:
 async def check_database() -> CheckResult:
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(
-            connections.get("default").execute_query("SELECT 1"), CHECK_TIMEOUT_SECONDS
-        )
+        await asyncio.wait_for(db.connection().execute_query("SELECT 1"), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return CheckResult("fail", _elapsed_ms(started), _describe(exc))
     return CheckResult("pass", _elapsed_ms(started))

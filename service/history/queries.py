@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise import connections
-
 from service.sessions.queries import SESSION_COLUMNS
+from service.sql import fetch_all, fetch_one
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,7 @@ async def history_page(where: HistoryFilter, limit: int) -> list[dict[str, Any]]
         ORDER BY s.started_at DESC, s.id DESC
         LIMIT {bind(limit)}
     """
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(sql, values)
-    return rows
+    return await fetch_all(sql, values)
 
 
 # Streaks by gaps and islands: consecutive days minus their rank are equal within a run.
@@ -104,7 +102,6 @@ SELECT
 
 
 async def stats(user_id: uuid.UUID) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
-        _STATS_SQL, [user_id]
-    )
-    return rows[0]
+    row = await fetch_one(_STATS_SQL, [user_id])
+    assert row is not None  # an aggregate without GROUP BY always answers one row
+    return row

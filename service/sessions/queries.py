@@ -12,8 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+
+from service.sql import fetch_all, fetch_one
 
 # A session row joined with its content; every session query answers these columns.
 SESSION_COLUMNS = """
@@ -28,13 +29,8 @@ SESSION_COLUMNS = """
 _ELAPSED_SECONDS = "greatest(0, floor(extract(epoch FROM now() - started_at)))::int"
 
 
-def _db(conn: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
-    return conn if conn is not None else connections.get("default")
-
-
 async def _one(conn: BaseDBAsyncClient | None, sql: str, *values: Any) -> dict[str, Any] | None:
-    rows: list[dict[str, Any]] = await _db(conn).execute_query_dict(sql, list(values))
-    return rows[0] if rows else None
+    return await fetch_one(sql, list(values), conn)
 
 
 # --- content --------------------------------------------------------------------------------
@@ -61,9 +57,7 @@ async def lock_user(conn: BaseDBAsyncClient, user_id: uuid.UUID) -> None:
     the user take, so only concurrent starts wait. The active count must be a separate, later
     statement: in READ COMMITTED only a new statement sees what the lock holder committed.
     """
-    await _db(conn).execute_query_dict(
-        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", [user_id]
-    )
+    await fetch_all("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", [user_id], conn)
 
 
 async def count_active(conn: BaseDBAsyncClient, user_id: uuid.UUID) -> int:
@@ -254,20 +248,22 @@ async def stored_idempotency_key(
 
 async def reclaim_idempotency_key(conn: BaseDBAsyncClient, key_id: int, request_hash: str) -> None:
     """Reuse an expired key's row for a new request (it is locked by ``stored_idempotency_key``)."""
-    await _db(conn).execute_query_dict(
+    await fetch_all(
         """
         UPDATE idempotency_keys
         SET request_hash = $2, response_status = 0, response_body = '{}'::jsonb, created_at = now()
         WHERE id = $1
         """,
         [key_id, request_hash],
+        conn,
     )
 
 
 async def save_idempotent_answer(
     conn: BaseDBAsyncClient, key_id: int, status: int, body: dict[str, Any]
 ) -> None:
-    await _db(conn).execute_query_dict(
+    await fetch_all(
         "UPDATE idempotency_keys SET response_status = $2, response_body = $3::jsonb WHERE id = $1",
         [key_id, status, orjson.dumps(body).decode()],
+        conn,
     )

@@ -1,0 +1,140 @@
+"""Admin content: create and update bodies, the list query, and the items answered (any status)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from service.content.schemas import Category, FilterQuery, SearchText, Slug, TagList, no_nul
+from service.models import ContentKind, ContentStatus, Difficulty
+from service.pagination import Page
+
+MAX_DURATION_MINUTES = 24 * 60
+MAX_BODY_CHARACTERS = 200_000
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+Title = Annotated[str, Field(max_length=200), AfterValidator(no_nul), AfterValidator(_non_blank)]
+Summary = Annotated[str, Field(max_length=1000), AfterValidator(no_nul)]
+Body = Annotated[str, Field(max_length=MAX_BODY_CHARACTERS), AfterValidator(no_nul)]
+# Strict: "10", 10.5 and true are not durations.
+Duration = Annotated[int, Field(strict=True, ge=1, le=MAX_DURATION_MINUTES)]
+
+_WRITE_EXAMPLE: dict[str, Any] = {
+    "title": "SQL joins warm-up",
+    "summary": "Five short join exercises to start the day.",
+    "body": "# Warm-up\n\nJoin `users` to `orders`...",
+    "kind": "drill",
+    "category": "databases",
+    "difficulty": "beginner",
+    "duration_minutes": 10,
+    "tags": ["sql", "warm-up"],
+}
+
+
+class ContentCreate(BaseModel):
+    """A new item, saved as a draft. ``slug`` is derived from the title when absent (made unique
+    with a ``-2``, ``-3``... suffix); an explicit slug that is taken is a 409 ``SLUG_TAKEN``.
+    Tags are stripped and lower-cased, duplicates dropped, created on first use."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _WRITE_EXAMPLE})
+
+    title: Title
+    summary: Summary
+    body: Body
+    kind: ContentKind
+    category: Category
+    difficulty: Difficulty
+    duration_minutes: Duration
+    tags: TagList
+    slug: Slug | None = None
+
+
+class ContentUpdate(BaseModel):
+    """Only the fields sent change; ``tags``, when sent, replaces the item's tags."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"title": "SQL joins: warm-up", "tags": ["sql"]}},
+    )
+
+    title: Title | None = None
+    summary: Summary | None = None
+    body: Body | None = None
+    kind: ContentKind | None = None
+    category: Category | None = None
+    difficulty: Difficulty | None = None
+    duration_minutes: Duration | None = None
+    tags: TagList | None = None
+    slug: Slug | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Absent means "unchanged"; null would mean "erase", which no field allows.
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep it")
+        return value
+
+
+class AdminContentQuery(FilterQuery):
+    """``?status=&q=&limit=&cursor=``: newest created first; ``q`` matches a substring of the
+    title or slug, case-insensitively (finding an item, not ranking a search)."""
+
+    status: ContentStatus | None = Field(default=None, description="draft or published.")
+    q: SearchText | None = Field(
+        default=None, description="Case-insensitive substring of the title or slug."
+    )
+
+
+_ITEM_EXAMPLE: dict[str, Any] = {
+    "id": "6f1c2b1e-6a0e-4c2a-9f51-0e7f8f7c9d10",
+    "slug": "sql-joins-warm-up",
+    **{k: v for k, v in _WRITE_EXAMPLE.items() if k != "body"},
+    "status": "draft",
+    "published_at": None,
+    "author_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "created_at": "2026-11-25T21:00:00Z",
+    "updated_at": "2026-11-25T21:05:00Z",
+}
+
+
+class AdminContentItemOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": _ITEM_EXAMPLE})
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    summary: str
+    kind: ContentKind
+    category: str
+    difficulty: Difficulty
+    duration_minutes: int
+    tags: list[str]
+    status: ContentStatus
+    published_at: datetime | None
+    author_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdminContentOut(AdminContentItemOut):
+    model_config = ConfigDict(
+        json_schema_extra={"example": _ITEM_EXAMPLE | {"body": _WRITE_EXAMPLE["body"]}}
+    )
+
+    body: str
+
+
+class AdminContentPage(Page[AdminContentItemOut]):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"items": [_ITEM_EXAMPLE], "next_cursor": None}}
+    )

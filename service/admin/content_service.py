@@ -1,0 +1,198 @@
+"""Content administration: each write, its audit record and its effects commit in one
+transaction; the public content cache is invalidated after the commit."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from service.admin import content_queries as queries
+from service.admin.audit import record_audit
+from service.admin.content_queries import CreatedPosition
+from service.admin.content_schemas import (
+    AdminContentItemOut,
+    AdminContentOut,
+    AdminContentPage,
+    AdminContentQuery,
+    ContentCreate,
+    ContentUpdate,
+)
+from service.cache import ReadCache
+from service.content.schemas import SLUG_MAX_LENGTH
+from service.content.service import parse_cursor_id, parse_cursor_time
+from service.errors import ApiError, ErrorCode
+from service.pagination import decode_cursor, paginate
+
+TARGET_TYPE = "content"
+# Room for a "-<n>" suffix when a derived slug is taken.
+DERIVED_SLUG_MAX_LENGTH = SLUG_MAX_LENGTH - 8
+# A derived slug may be taken between choosing it and inserting (a concurrent create): retry.
+SLUG_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """Who writes, in which request, and the cache their writes invalidate."""
+
+    actor_id: uuid.UUID
+    request_id: str | None
+    cache: ReadCache
+
+    async def audit(
+        self, conn: Any, action: str, content_id: uuid.UUID, details: dict[str, Any]
+    ) -> None:
+        await record_audit(
+            conn, self.actor_id, action, TARGET_TYPE, str(content_id), details, self.request_id
+        )
+
+
+async def list_content(query: AdminContentQuery) -> AdminContentPage:
+    after = _position_from_cursor(query.cursor)
+    rows = await queries.page(query.status, query.q, after, query.limit + 1)
+    items, next_cursor = paginate(
+        rows, query.limit, lambda row: [row["created_at"].isoformat(), str(row["id"])]
+    )
+    return AdminContentPage(
+        items=[AdminContentItemOut.model_validate(row) for row in items], next_cursor=next_cursor
+    )
+
+
+async def get_content(content_id: uuid.UUID) -> AdminContentOut:
+    return _item_out(await queries.item(None, content_id))
+
+
+async def create_content(data: ContentCreate, ctx: WriteContext) -> AdminContentOut:
+    fields = data.model_dump(exclude={"tags", "slug"})
+    for _ in range(SLUG_ATTEMPTS):
+        slug = data.slug or await _free_slug(derive_slug(data.title))
+        try:
+            async with in_transaction() as conn:
+                content_id = await queries.insert(conn, ctx.actor_id, slug=slug, **fields)
+                await queries.replace_tags(conn, content_id, data.tags)
+                await ctx.audit(conn, "content.create", content_id, {"slug": slug})
+                created = _item_out(await queries.item(conn, content_id))
+        except IntegrityError:
+            if not await queries.slug_exists(slug):
+                raise
+            if data.slug is not None:
+                raise _slug_taken(slug) from None
+            continue
+        await ctx.cache.invalidate()
+        return created
+    raise ApiError(ErrorCode.SLUG_TAKEN, "No free slug could be derived; send a slug explicitly.")
+
+
+async def update_content(
+    content_id: uuid.UUID, data: ContentUpdate, ctx: WriteContext
+) -> AdminContentOut:
+    """Partial update; an empty body changes nothing and leaves no audit record."""
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return await get_content(content_id)
+    tags = changes.pop("tags", None)
+    try:
+        async with in_transaction() as conn:
+            if not await queries.update(conn, content_id, updated_at=_now(), **changes):
+                raise _not_found()
+            if tags is not None:
+                await queries.replace_tags(conn, content_id, tags)
+            details = {"fields": sorted(data.model_fields_set)}
+            await ctx.audit(conn, "content.update", content_id, details)
+            updated = _item_out(await queries.item(conn, content_id))
+    except IntegrityError:
+        if "slug" in changes and await queries.slug_exists(changes["slug"]):
+            raise _slug_taken(changes["slug"]) from None
+        raise
+    await ctx.cache.invalidate()
+    return updated
+
+
+async def publish(content_id: uuid.UUID, ctx: WriteContext) -> AdminContentOut:
+    """Publish a draft now; publishing a published item changes nothing (keeps published_at)."""
+    async with in_transaction() as conn:
+        changed = await queries.publish(conn, content_id, _now())
+        item = _item_out(await queries.item(conn, content_id))
+        if changed:
+            await ctx.audit(conn, "content.publish", content_id, {"slug": item.slug})
+    if changed:
+        await ctx.cache.invalidate()
+    return item
+
+
+async def unpublish(content_id: uuid.UUID, ctx: WriteContext) -> AdminContentOut:
+    """Back to draft (published_at cleared); unpublishing a draft changes nothing."""
+    async with in_transaction() as conn:
+        changed = await queries.unpublish(conn, content_id, _now())
+        item = _item_out(await queries.item(conn, content_id))
+        if changed:
+            await ctx.audit(conn, "content.unpublish", content_id, {"slug": item.slug})
+    if changed:
+        await ctx.cache.invalidate()
+    return item
+
+
+async def delete_content(content_id: uuid.UUID, ctx: WriteContext) -> None:
+    """Delete an item no practice session refers to; one that sessions refer to is a 409
+    ``CONTENT_IN_USE`` (members' history keeps it), to be unpublished instead."""
+    async with in_transaction() as conn:
+        item = _item_out(await queries.item(conn, content_id))
+        try:
+            await queries.delete(conn, content_id)
+        except IntegrityError as exc:
+            raise ApiError(
+                ErrorCode.CONTENT_IN_USE,
+                "Practice sessions refer to this content; unpublish it instead.",
+            ) from exc
+        await ctx.audit(
+            conn, "content.delete", content_id, {"slug": item.slug, "title": item.title}
+        )
+    await ctx.cache.invalidate()
+
+
+def derive_slug(title: str) -> str:
+    """``"Déjà vu: SQL!"`` → ``"deja-vu-sql"``; ``"content"`` when no letter or digit survives."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_title.lower())
+    return "-".join(words)[:DERIVED_SLUG_MAX_LENGTH].strip("-") or "content"
+
+
+async def _free_slug(base: str) -> str:
+    taken = await queries.slugs_from(base)
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+def _position_from_cursor(cursor: str | None) -> CreatedPosition | None:
+    if cursor is None:
+        return None
+    created_at, item_id = decode_cursor(cursor, 2)
+    return CreatedPosition(parse_cursor_time(created_at), parse_cursor_id(item_id))
+
+
+def _item_out(row: dict[str, Any] | None) -> AdminContentOut:
+    if row is None:
+        raise _not_found()
+    return AdminContentOut.model_validate(row)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _not_found() -> ApiError:
+    return ApiError(ErrorCode.NOT_FOUND, "No content has this id.")
+
+
+def _slug_taken(slug: str) -> ApiError:
+    return ApiError(ErrorCode.SLUG_TAKEN, f"Another content item has the slug '{slug}'.")

@@ -1,0 +1,353 @@
+"""The read cache: response bodies (JSON bytes) in Redis, shared by every worker, with an
+in-process fallback; invalidated by a generation number, served with strong ETags.
+
+Key design. A namespace (``content``) has one generation counter in Redis,
+``{prefix}cache:{namespace}:gen``, and every entry's key embeds it:
+``{prefix}cache:{namespace}:{generation}:{entry}`` (e.g. ``...:content:1764...:detail:intro``).
+A write INCRs the generation, after its transaction commits, so the very next read in any worker
+looks under a key nobody has filled yet: invalidation, not expiry. Entries of old generations are
+never read again and expire within ``CACHE_TTL_SECONDS``.
+
+One Redis round trip per cached read: a Lua script (EVALSHA) reads the generation and the entry
+under it together. A miss costs one more (the ``SET ... EX`` of the fresh body). The script builds
+the entry key itself, which standalone Redis and Sentinel allow; on Redis Cluster the namespace
+would need a hash tag so both keys share a slot. Concurrent misses of one key in a worker share
+one load (single flight), so an invalidation costs the database one query per page per worker.
+
+When Redis is absent, recently failed (the shared breaker is open) or errors, the in-process
+cache answers instead: bounded (LRU) and with the same TTL, keyed by a local generation that every
+write in this worker bumps. A write whose INCR could not reach Redis is remembered and the INCR is
+folded into this worker's next successful lookup; until then other workers may serve the old
+entries, for at most ``CACHE_TTL_SECONDS``. Redis failures never fail the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cached_property
+from types import SimpleNamespace
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, empty, raw
+
+from observability.metrics import CACHE_REQUESTS
+from service.redis_client import RedisBreaker
+from service.web import JSON_CONTENT_TYPE
+
+logger = logging.getLogger("praxis.cache")
+
+LOCAL_MAX_ENTRIES = 1024
+# Clients and shared caches may store a response but must revalidate it (cheap: a 304) each time,
+# because an admin write must be visible to the very next read.
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+REDIS_FAILURES = (RedisError, OSError, TimeoutError)
+
+# KEYS[1] generation key; ARGV[1]/ARGV[2] entry key before/after the generation; ARGV[3] '1' to
+# bump the generation first (a write that could not reach Redis earlier). A missing generation is
+# seeded from the server clock in microseconds rather than 0, so a generation lost to a restart or
+# an eviction can never come back to a value whose entries may still be alive.
+_SEED = """
+local function ensure_generation(key)
+  if redis.call('EXISTS', key) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', key, t[1] .. string.rep('0', 6 - #t[2]) .. t[2])
+  end
+end
+"""
+LOOKUP_SCRIPT = (
+    _SEED
+    + """
+ensure_generation(KEYS[1])
+if ARGV[3] == '1' then redis.call('INCR', KEYS[1]) end
+local generation = redis.call('GET', KEYS[1])
+return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
+"""
+)
+BUMP_SCRIPT = (
+    _SEED
+    + """
+ensure_generation(KEYS[1])
+return redis.call('INCR', KEYS[1])
+"""
+)
+
+
+@dataclass(frozen=True)
+class LuaScript:
+    """A script run by its SHA (EVALSHA: the text crosses the wire only after a server restart)."""
+
+    text: str
+
+    @cached_property
+    def sha(self) -> str:
+        return hashlib.sha1(self.text.encode(), usedforsecurity=False).hexdigest()
+
+    async def run(self, redis: Redis, keys: list[str], args: list[str]) -> Any:
+        try:
+            return await redis.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await redis.eval(self.text, len(keys), *keys, *args)
+
+
+LOOKUP = LuaScript(LOOKUP_SCRIPT)
+BUMP = LuaScript(BUMP_SCRIPT)
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """A response body and its strong ETag (a hash of the exact bytes, equal in every worker)."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes) -> CachedBody:
+        return cls(body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"')
+
+
+class LocalCache:
+    """Bounded in-process LRU with a per-entry deadline."""
+
+    def __init__(self, max_entries: int, ttl_seconds: int) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        deadline, body = entry
+        if time.monotonic() >= deadline:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return body
+
+    def set(self, key: str, body: bytes) -> None:
+        self._entries[key] = (time.monotonic() + self.ttl_seconds, body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ReadCache:
+    """Cached reads of one namespace; every write to it calls :meth:`invalidate` after commit."""
+
+    def __init__(
+        self,
+        resources: SimpleNamespace,
+        namespace: str,
+        local_max_entries: int = LOCAL_MAX_ENTRIES,
+    ) -> None:
+        # ``resources`` is the app's ctx: ``settings``, ``redis`` (None without Redis) and
+        # ``redis_breaker``. Redis and the breaker are read from it on each call, never captured:
+        # the client is created when the server starts, after the cache may have been built.
+        self._resources = resources
+        settings = resources.settings
+        self.ttl_seconds: int = settings.cache_ttl_seconds
+        base = f"{settings.redis_key_prefix}cache:{namespace}:"
+        self.generation_key = base + "gen"
+        self._entry_prefix = base
+        self._local = LocalCache(local_max_entries, self.ttl_seconds)
+        self._local_generation = 0
+        self._seen_remote_generation: bytes | None = None
+        # Writes whose INCR did not reach Redis; the next successful call INCRs for them.
+        self._unsent_invalidations = 0
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+
+    @property
+    def _redis(self) -> Redis | None:
+        redis: Redis | None = getattr(self._resources, "redis", None)
+        return redis
+
+    @property
+    def _breaker(self) -> RedisBreaker:
+        breaker: RedisBreaker = self._resources.redis_breaker
+        return breaker
+
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[bytes]]) -> CachedBody:
+        """The cached body under ``key``, else ``load()``'s, stored for the next reader."""
+        if self.ttl_seconds <= 0:
+            return CachedBody.of(await load())
+        remote = await self._remote_lookup(key)
+        if remote is not None:
+            return await self._answer_from_remote(key, remote, load)
+        return await self._answer_from_local(key, load)
+
+    async def invalidate(self) -> None:
+        """Make every entry of the namespace unreachable, here and in every worker."""
+        self._bump_local()
+        redis = self._redis
+        if redis is None:
+            return
+        if not self._breaker.available():
+            self._unsent_invalidations += 1
+            return
+        covered = self._unsent_invalidations  # those committed before this INCR is sent
+        try:
+            await BUMP.run(redis, [self.generation_key], [])
+        except REDIS_FAILURES as exc:
+            self._redis_failed("invalidate", exc)
+            self._unsent_invalidations += 1
+            return
+        self._breaker.record_success()
+        self._unsent_invalidations -= covered
+
+    # Redis tier
+
+    async def _remote_lookup(self, key: str) -> tuple[bytes, bytes | None] | None:
+        """(generation, body or None) from Redis in one round trip; None when Redis can't answer."""
+        redis = self._redis
+        if redis is None:
+            return None
+        if not self._breaker.available():
+            # Skipped because Redis just failed: still a read the Redis tier could not answer.
+            CACHE_REQUESTS.labels(cache="redis", result="error").inc()
+            return None
+        # Counted when sent: an invalidation failing meanwhile stays owed (its commit may come
+        # after this INCR).
+        covered = self._unsent_invalidations
+        bump = "1" if covered else "0"
+        try:
+            generation, body = await LOOKUP.run(
+                redis, [self.generation_key], [self._entry_prefix, ":" + key, bump]
+            )
+        except REDIS_FAILURES as exc:
+            CACHE_REQUESTS.labels(cache="redis", result="error").inc()
+            self._redis_failed("lookup", exc)
+            return None
+        self._breaker.record_success()
+        self._unsent_invalidations -= covered
+        self._observe_remote_generation(generation)
+        return generation, body
+
+    async def _answer_from_remote(
+        self,
+        key: str,
+        remote: tuple[bytes, bytes | None],
+        load: Callable[[], Awaitable[bytes]],
+    ) -> CachedBody:
+        generation, body = remote
+        if body is not None:
+            CACHE_REQUESTS.labels(cache="redis", result="hit").inc()
+            return CachedBody.of(body)
+        CACHE_REQUESTS.labels(cache="redis", result="miss").inc()
+        full_key = self._entry_prefix + generation.decode() + ":" + key
+
+        async def load_and_store() -> bytes:
+            fresh = await load()
+            await self._remote_store(full_key, fresh)
+            return fresh
+
+        return CachedBody.of(await self._single_flight(full_key, load_and_store))
+
+    async def _remote_store(self, full_key: str, body: bytes) -> None:
+        redis = self._redis
+        if redis is None or not self._breaker.available():
+            return
+        try:
+            await redis.set(full_key, body, ex=self.ttl_seconds)
+        except REDIS_FAILURES as exc:
+            self._redis_failed("store", exc)
+
+    def _observe_remote_generation(self, generation: bytes) -> None:
+        # Another worker's write moved the generation: what this worker cached locally during an
+        # earlier outage predates it, so it must not be served if Redis fails again.
+        if generation != self._seen_remote_generation:
+            if self._seen_remote_generation is not None:
+                self._bump_local()
+            self._seen_remote_generation = generation
+
+    def _redis_failed(self, operation: str, exc: BaseException) -> None:
+        logger.warning("cache %s failed, using the in-process cache: %r", operation, exc)
+        self._breaker.record_failure()
+
+    # In-process tier
+
+    async def _answer_from_local(
+        self, key: str, load: Callable[[], Awaitable[bytes]]
+    ) -> CachedBody:
+        local_key = f"{self._local_generation}:{key}"
+        body = self._local.get(local_key)
+        if body is not None:
+            CACHE_REQUESTS.labels(cache="local", result="hit").inc()
+            return CachedBody.of(body)
+        CACHE_REQUESTS.labels(cache="local", result="miss").inc()
+
+        async def load_and_store() -> bytes:
+            fresh = await load()
+            # Stored under the generation read before loading: if a write happened meanwhile,
+            # this possibly stale body lands where no reader looks.
+            self._local.set(local_key, fresh)
+            return fresh
+
+        return CachedBody.of(await self._single_flight("local:" + local_key, load_and_store))
+
+    def _bump_local(self) -> None:
+        self._local_generation += 1
+        self._local.clear()
+
+    async def _single_flight(self, flight_key: str, work: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Concurrent misses of one key in this worker share one load: after an invalidation a
+        popular page costs the database one query per worker, not one per request."""
+        flight = self._inflight.get(flight_key)
+        if flight is None:
+            flight = asyncio.ensure_future(work())
+            self._inflight[flight_key] = flight
+            flight.add_done_callback(lambda done: self._end_flight(flight_key, done))
+        # Shielded: one client going away must not cancel the load the others wait for.
+        return await asyncio.shield(flight)
+
+    def _end_flight(self, flight_key: str, flight: asyncio.Future[bytes]) -> None:
+        if self._inflight.get(flight_key) is flight:
+            del self._inflight[flight_key]
+        if not flight.cancelled():
+            flight.exception()  # retrieved here too, so a failure nobody awaited is not logged
+
+
+def read_cache(app: Sanic[Any, Any], namespace: str) -> ReadCache:
+    """The worker's cache of ``namespace``, created on first use."""
+    caches: dict[str, ReadCache] | None = getattr(app.ctx, "read_caches", None)
+    if caches is None:
+        caches = {}
+        app.ctx.read_caches = caches
+    if namespace not in caches:
+        caches[namespace] = ReadCache(app.ctx, namespace)
+    return caches[namespace]
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or a list of entity tags, compared weakly."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip()
+        if tag == "*":
+            return True
+        if tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def cached_response(request: Request, cached: CachedBody) -> HTTPResponse:
+    """200 with the body, or 304 with no body when the client already holds this version."""
+    headers = {"ETag": cached.etag, "Cache-Control": CACHE_CONTROL}
+    if etag_matches(request.headers.get("if-none-match"), cached.etag):
+        return empty(status=304, headers=headers)
+    return raw(cached.body, headers=headers, content_type=JSON_CONTENT_TYPE)

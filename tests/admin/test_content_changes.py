@@ -1,0 +1,181 @@
+"""PATCH, DELETE, publish and unpublish of /api/v1/admin/content/{id}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from service.models import Content
+from tests.admin.content_helpers import audit_records
+from tests.content.support import ADMIN_CONTENT, assert_invalid, assert_problem
+
+UNKNOWN_ID = "5f0c6a4e-2b7d-4f0e-9f3f-2d1c0b9a8e7d"
+
+
+@pytest.fixture
+def editor(make):
+    return make.editor()
+
+
+@pytest.fixture
+def draft(make):
+    return make.content(slug="draft", title="Draft", published=False, tags=["sql", "basics"])
+
+
+def patch(api, editor, item, body, **kwargs):
+    return api.patch(f"{ADMIN_CONTENT}/{item.id}", token=editor.token, json=body, **kwargs)
+
+
+def action(api, editor, item, verb):
+    return api.post(f"{ADMIN_CONTENT}/{item.id}/{verb}", token=editor.token)
+
+
+# PATCH
+
+
+def test_an_update_changes_only_the_fields_sent(api, editor, draft):
+    before = api.get(f"{ADMIN_CONTENT}/{draft.id}", token=editor.token).json()
+
+    response = patch(api, editor, draft, {"title": "New title", "duration_minutes": 45})
+
+    assert response.status_code == 200, response.text
+    after = response.json()
+    assert (after["title"], after["duration_minutes"]) == ("New title", 45)
+    unchanged = {k: v for k, v in after.items() if k not in {"title", "duration_minutes"}}
+    updated_at = datetime.fromisoformat(unchanged.pop("updated_at"))
+    assert updated_at > datetime.fromisoformat(before.pop("updated_at"))
+    assert unchanged == {k: v for k, v in before.items() if k not in {"title", "duration_minutes"}}
+
+
+def test_sent_tags_replace_the_items_tags(api, editor, draft):
+    assert patch(api, editor, draft, {"tags": ["Async", "sql"]}).json()["tags"] == ["async", "sql"]
+    assert patch(api, editor, draft, {"tags": []}).json()["tags"] == []
+
+
+def test_the_slug_can_change_but_not_to_one_that_is_taken(api, make, editor, draft):
+    make.content(slug="taken")
+
+    assert patch(api, editor, draft, {"slug": "renamed"}).json()["slug"] == "renamed"
+    assert patch(api, editor, draft, {"slug": "renamed"}).status_code == 200  # its own slug
+    assert_problem(patch(api, editor, draft, {"slug": "taken"}), 409, "SLUG_TAKEN")
+
+
+def test_an_empty_update_changes_nothing_and_is_not_audited(api, editor, draft, server):
+    response = patch(api, editor, draft, {})
+    assert response.status_code == 200
+    assert response.json()["title"] == "Draft"
+    assert audit_records(server) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": None}, "title"),
+        ({"tags": None}, "tags"),
+        ({"kind": "video"}, "kind"),
+        ({"duration_minutes": -5}, "duration_minutes"),
+        ({"status": "published"}, "status"),  # publishing has its own endpoint
+        ({"slug": "Bad Slug"}, "slug"),
+    ],
+)
+def test_an_invalid_update_is_rejected_and_changes_nothing(api, editor, draft, body, field):
+    assert_invalid(patch(api, editor, draft, body), field)
+    assert api.get(f"{ADMIN_CONTENT}/{draft.id}", token=editor.token).json()["title"] == "Draft"
+
+
+def test_an_update_of_an_unknown_item_is_not_found(api, editor):
+    response = api.patch(f"{ADMIN_CONTENT}/{UNKNOWN_ID}", token=editor.token, json={"title": "x"})
+    assert_problem(response, 404, "NOT_FOUND")
+
+
+def test_an_update_with_malformed_json_is_a_400(api, editor, draft):
+    response = api.patch(
+        f"{ADMIN_CONTENT}/{draft.id}",
+        token=editor.token,
+        content=b"{oops",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 400, "MALFORMED_JSON")
+
+
+def test_an_update_sent_as_form_data_is_unsupported(api, editor, draft):
+    response = api.patch(f"{ADMIN_CONTENT}/{draft.id}", token=editor.token, data={"title": "x"})
+    assert_problem(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+# Publish and unpublish
+
+
+def test_publishing_a_draft_makes_it_public_now(api, editor, draft):
+    response = action(api, editor, draft, "publish")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "published"
+    assert datetime.fromisoformat(response.json()["published_at"]) > draft.created_at
+    assert api.get("/api/v1/content/draft").status_code == 200
+
+
+def test_publishing_a_published_item_keeps_its_published_at(api, make, editor):
+    item = make.content()
+    response = action(api, editor, item, "publish")
+    assert response.status_code == 200
+    assert datetime.fromisoformat(response.json()["published_at"]) == item.published_at
+
+
+def test_unpublishing_returns_the_item_to_draft_and_clears_published_at(api, make, editor):
+    item = make.content()
+    response = action(api, editor, item, "unpublish")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["published_at"]) == ("draft", None)
+    assert api.get(f"/api/v1/content/{item.slug}").status_code == 404
+
+
+def test_unpublishing_a_draft_changes_nothing(api, editor, draft, server):
+    assert action(api, editor, draft, "unpublish").json()["status"] == "draft"
+    assert audit_records(server) == []
+
+
+def test_republishing_gives_a_new_published_at(api, make, editor):
+    item = make.content()
+    action(api, editor, item, "unpublish")
+    republished = action(api, editor, item, "publish").json()
+    assert datetime.fromisoformat(republished["published_at"]) > item.published_at
+
+
+@pytest.mark.parametrize("verb", ["publish", "unpublish"])
+@pytest.mark.parametrize("content_id", [UNKNOWN_ID, "nope"])
+def test_publishing_an_unknown_item_is_not_found(api, editor, verb, content_id):
+    response = api.post(f"{ADMIN_CONTENT}/{content_id}/{verb}", token=editor.token)
+    assert_problem(response, 404, "NOT_FOUND")
+
+
+# DELETE
+
+
+def test_deleting_answers_204_and_the_item_is_gone(api, editor, draft, server):
+    response = api.delete(f"{ADMIN_CONTENT}/{draft.id}", token=editor.token)
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_problem(api.get(f"{ADMIN_CONTENT}/{draft.id}", token=editor.token), 404, "NOT_FOUND")
+    assert server.run(Content.filter(id=draft.id).exists()) is False
+
+
+def test_content_with_practice_sessions_cannot_be_deleted(api, make, editor, server):
+    item = make.content()
+    make.practice_session(make.user(), item)
+
+    response = api.delete(f"{ADMIN_CONTENT}/{item.id}", token=editor.token)
+
+    body = assert_problem(response, 409, "CONTENT_IN_USE")
+    assert "unpublish" in body["detail"]
+    assert server.run(Content.filter(id=item.id).exists()) is True
+    assert audit_records(server) == []
+
+
+def test_deleting_an_unknown_item_is_not_found(api, editor):
+    assert_problem(
+        api.delete(f"{ADMIN_CONTENT}/{UNKNOWN_ID}", token=editor.token), 404, "NOT_FOUND"
+    )

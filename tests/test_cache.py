@@ -1,0 +1,293 @@
+"""service.cache.ReadCache against a real Redis: one round trip per hit, generation-based
+invalidation shared by workers, and an in-process fallback when Redis fails."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from redis.asyncio import Connection, ConnectionPool, Redis
+
+from service.cache import CachedBody, LocalCache, ReadCache, etag_matches
+from service.errors import ApiError, ErrorCode
+from service.redis_client import RedisBreaker, connect
+from tests.conftest import REDIS_URL
+from tests.content.support import DEAD_REDIS_URL, CacheCounts
+
+NAMESPACE = "unit"
+
+
+class CountingConnection(Connection):
+    """A real connection that counts what it writes to the socket: one write per round trip."""
+
+    writes = 0
+
+    async def send_packed_command(self, command, check_health=True):
+        type(self).writes += 1
+        await super().send_packed_command(command, check_health)
+
+
+class Loader:
+    """The database stand-in: answers a body and counts how often it was asked."""
+
+    def __init__(self, body: bytes = b'{"items":[]}') -> None:
+        self.body = body
+        self.calls = 0
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        return self.body
+
+
+@pytest.fixture
+def redis(server):
+    client = server.run(_connect(REDIS_URL))
+    yield client
+    server.run(client.aclose())
+
+
+@pytest.fixture
+def dead_redis(server):
+    client = server.run(_connect(DEAD_REDIS_URL))
+    yield client
+    server.run(client.aclose())
+
+
+async def _connect(url: str) -> Redis:
+    return connect(url)
+
+
+def worker(settings, redis: Redis | None, **overrides) -> ReadCache:
+    """A ReadCache as one worker process has it: its own breaker and in-process tier."""
+    resources = SimpleNamespace(
+        settings=settings.model_copy(update=overrides) if overrides else settings,
+        redis=redis,
+        redis_breaker=RedisBreaker(),
+    )
+    return ReadCache(resources, NAMESPACE)
+
+
+def read(server, cache: ReadCache, loader: Loader, key: str = "list:a") -> CachedBody:
+    return server.run(cache.get_or_load(key, loader))
+
+
+def test_a_second_read_is_served_without_loading(server, settings, redis):
+    cache, loader = worker(settings, redis), Loader()
+
+    first = read(server, cache, loader)
+    second = read(server, cache, loader)
+
+    assert loader.calls == 1
+    assert second == first == CachedBody.of(loader.body)
+
+
+def test_invalidating_makes_the_next_read_load_afresh(server, settings, redis):
+    cache, loader = worker(settings, redis), Loader()
+    read(server, cache, loader)
+
+    server.run(cache.invalidate())
+    read(server, cache, loader)
+
+    assert loader.calls == 2
+
+
+def test_workers_share_entries_and_one_invalidation_reaches_every_worker(server, settings, redis):
+    one, two, loader = worker(settings, redis), worker(settings, redis), Loader()
+    read(server, one, loader)
+    read(server, two, loader)
+    assert loader.calls == 1
+
+    server.run(one.invalidate())
+    read(server, two, loader)
+
+    assert loader.calls == 2
+
+
+def test_a_hit_costs_one_redis_round_trip_and_a_miss_two(server, settings):
+    pool = ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
+    client = Redis.from_pool(pool)
+    cache, loader = worker(settings, client), Loader()
+    server.run(client.ping())  # connection set-up (HELLO, CLIENT SETINFO) is not a read
+
+    CountingConnection.writes = 0
+    read(server, cache, loader)
+    miss_trips = CountingConnection.writes
+    CountingConnection.writes = 0
+    read(server, cache, loader)
+    hit_trips = CountingConnection.writes
+    server.run(client.aclose())
+
+    assert (miss_trips, hit_trips) == (2, 1)
+
+
+def test_a_lost_generation_is_reseeded_so_older_entries_stay_unreachable(server, settings, redis):
+    cache, loader = worker(settings, redis), Loader()
+    read(server, cache, loader)
+    old_generation = int(server.run(redis.get(cache.generation_key)))
+    server.run(cache.invalidate())
+
+    # As after an eviction or a restart without persistence: the counter is gone, entries are not.
+    server.run(redis.delete(cache.generation_key))
+    read(server, cache, loader)
+
+    new_generation = int(server.run(redis.get(cache.generation_key)))
+    assert new_generation > old_generation + 1
+    assert loader.calls == 2
+
+
+def test_when_redis_fails_the_in_process_cache_answers_and_the_error_is_counted(
+    server, settings, dead_redis
+):
+    cache, loader = worker(settings, dead_redis), Loader()
+    counts = CacheCounts()
+
+    first = read(server, cache, loader)
+    second = read(server, cache, loader)
+
+    assert first == second == CachedBody.of(loader.body)
+    assert loader.calls == 1
+    assert counts.deltas() == {"redis/error": 2, "local/miss": 1, "local/hit": 1}
+
+
+def test_an_open_breaker_keeps_reads_off_redis(server, settings, redis):
+    cache, loader = worker(settings, redis), Loader()
+    cache._resources.redis_breaker.record_failure()
+    counts = CacheCounts()
+
+    read(server, cache, loader)
+
+    assert counts.deltas() == {"redis/error": 1, "local/miss": 1}
+    assert server.run(redis.exists(cache.generation_key)) == 0  # Redis was not called
+
+
+def test_an_invalidation_redis_missed_is_applied_with_the_writers_next_lookup(
+    server, settings, redis, dead_redis
+):
+    writer, reader, loader = worker(settings, redis), worker(settings, redis), Loader()
+    read(server, reader, loader)
+
+    writer._resources.redis = dead_redis
+    server.run(writer.invalidate())  # Redis unreachable: remembered, not lost
+    writer._resources.redis = redis
+    writer._resources.redis_breaker.record_success()
+
+    read(server, reader, loader)
+    assert loader.calls == 1  # other workers see the old entry until the writer reaches Redis
+
+    read(server, writer, Loader(), key="list:other")
+    read(server, reader, loader)
+    assert loader.calls == 2
+
+
+def test_another_workers_invalidation_also_retires_the_in_process_entries(
+    server, settings, redis, dead_redis
+):
+    cache, other, loader = worker(settings, dead_redis), worker(settings, redis), Loader()
+    read(server, cache, loader)  # Redis down: cached in process
+    cache._resources.redis = redis
+    cache._resources.redis_breaker.record_success()
+    read(server, cache, Loader(), key="list:other")  # Redis back: generation observed
+
+    server.run(other.invalidate())
+    read(server, cache, Loader(), key="list:other")  # sees the new generation
+    cache._resources.redis = dead_redis
+    read(server, cache, loader)
+
+    assert loader.calls == 2
+
+
+def test_concurrent_misses_in_a_worker_share_one_load(server, settings, redis):
+    cache = worker(settings, redis)
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow_load() -> bytes:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return b"{}"
+
+    async def five_readers() -> list[CachedBody]:
+        readers = [asyncio.ensure_future(cache.get_or_load("k", slow_load)) for _ in range(5)]
+        # A reader counts its miss and joins the load in one step: once five misses are
+        # counted, all five are waiting on it.
+        for _ in range(10_000):
+            if counts.delta("redis", "miss") == 5:
+                break
+            await asyncio.sleep(0)  # yield to the readers; no wall-clock wait
+        release.set()
+        return list(await asyncio.gather(*readers))
+
+    counts = CacheCounts()
+    bodies = server.run(five_readers())
+
+    assert counts.delta("redis", "miss") == 5
+    assert calls == 1
+    assert {b.body for b in bodies} == {b"{}"}
+
+
+def test_a_failed_load_reaches_every_waiter_and_is_not_cached(server, settings, redis):
+    cache = worker(settings, redis)
+
+    async def missing() -> bytes:
+        raise ApiError(ErrorCode.NOT_FOUND)
+
+    async def two_readers() -> list[BaseException | CachedBody]:
+        readers = [cache.get_or_load("k", missing) for _ in range(2)]
+        return list(await asyncio.gather(*readers, return_exceptions=True))
+
+    outcomes = server.run(two_readers())
+    loader = Loader()
+    read(server, cache, loader, key="k")
+
+    assert all(isinstance(o, ApiError) for o in outcomes)
+    assert loader.calls == 1
+
+
+def test_a_zero_ttl_turns_caching_off(server, settings, redis):
+    cache, loader = worker(settings, redis, cache_ttl_seconds=0), Loader()
+    read(server, cache, loader)
+    read(server, cache, loader)
+    assert loader.calls == 2
+
+
+def test_the_in_process_tier_is_bounded_least_recently_used_first():
+    local = LocalCache(max_entries=2, ttl_seconds=60)
+    local.set("a", b"1")
+    local.set("b", b"2")
+    local.get("a")
+    local.set("c", b"3")
+
+    assert (local.get("a"), local.get("b"), local.get("c")) == (b"1", None, b"3")
+    assert len(local) == 2
+
+
+def test_the_in_process_tier_does_not_serve_expired_entries():
+    local = LocalCache(max_entries=2, ttl_seconds=0)
+    local.set("a", b"1")
+    assert local.get("a") is None
+
+
+def test_the_etag_is_a_quoted_hash_of_the_exact_bytes():
+    assert CachedBody.of(b"{}").etag == CachedBody.of(b"{}").etag
+    assert CachedBody.of(b"{}").etag != CachedBody.of(b"{ }").etag
+    assert CachedBody.of(b"{}").etag.startswith('"')
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        (None, False),
+        ("", False),
+        ('"abc"', True),
+        ('"other"', False),
+        ('"x", "abc"', True),
+        ('"x","y"', False),
+        ("*", True),
+        ('W/"abc"', True),
+        ("abc", False),  # unquoted: not an entity tag
+    ],
+)
+def test_if_none_match_is_compared_as_rfc_9110_says(header, matches):
+    assert etag_matches(header, '"abc"') is matches

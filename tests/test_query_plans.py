@@ -1,0 +1,116 @@
+"""On a realistic amount of data, the planner serves the hot queries from indexes: the SQL an
+endpoint really sends is captured and EXPLAINed (no sequential scan of the big tables)."""
+
+import asyncio
+import json
+import logging
+import random
+
+import asyncpg
+import pytest
+
+from service import security
+from service.seed import _insert_content, _insert_sessions, _insert_users
+
+USERS, CONTENT, SESSIONS = 400, 5000, 40_000
+
+
+class CapturedSql(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.statements = []
+
+    def emit(self, record):
+        if isinstance(record.args, tuple) and len(record.args) == 2:
+            self.statements.append(record.args)
+
+
+@pytest.fixture
+def seeded(server, database_url):
+    async def seed():
+        conn = await asyncpg.connect(database_url)
+        try:
+            rng = random.Random(1)
+            await _insert_users(conn, USERS, rng)
+            await _insert_content(conn, CONTENT, published_share=0.9, rng=rng)
+            users = [r["id"] for r in await conn.fetch("SELECT id FROM users")]
+            items = [r["id"] for r in await conn.fetch("SELECT id FROM content")]
+            await _insert_sessions(conn, users, items, SESSIONS, rng)
+            await conn.execute(
+                "INSERT INTO session_events (session_id, kind, data, created_at) "
+                "SELECT id, 'answer', '{}'::jsonb, started_at FROM practice_sessions"
+            )
+            await conn.execute("ANALYZE")
+            return users[0]
+        finally:
+            await conn.close()
+
+    return asyncio.run(seed())
+
+
+def statements_of(api, path, **kwargs):
+    handler = CapturedSql()
+    logger = logging.getLogger("tortoise.db_client")
+    logger.addHandler(handler)
+    try:
+        assert api.get(path, **kwargs).status_code == 200
+    finally:
+        logger.removeHandler(handler)
+    return handler.statements
+
+
+def plan_nodes(database_url, sql, params):
+    async def explain():
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *params)
+        finally:
+            await conn.close()
+
+    plan = json.loads(asyncio.run(explain()))[0]["Plan"]
+    nodes, stack = [], [plan]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node.get("Plans", []))
+    return nodes
+
+
+def scans(nodes, table):
+    return [n["Node Type"] for n in nodes if n.get("Relation Name") == table]
+
+
+def test_history_reads_the_callers_sessions_through_an_index(api, seeded, settings, database_url):
+    token, _ = security.issue_access_token(seeded, settings.jwt_secret, 60)
+    statements = statements_of(api, "/api/v1/history?limit=20", token=token)
+    history = [s for s in statements if "practice_sessions" in s[0]]
+    assert history, "the history endpoint sent no query on practice_sessions"
+    for sql, params in history:
+        nodes = plan_nodes(database_url, sql, params)
+        session_scans = scans(nodes, "practice_sessions")
+        assert session_scans and "Seq Scan" not in session_scans, session_scans
+        assert "Seq Scan" not in scans(nodes, "session_events")
+
+
+def test_the_public_content_list_is_served_by_an_index(api, seeded, database_url):
+    statements = statements_of(api, "/api/v1/content?limit=20")
+    listing = [s for s in statements if "FROM content c" in s[0]]
+    assert listing
+    for sql, params in listing:
+        nodes = plan_nodes(database_url, sql, params)
+        assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
+
+
+def test_the_category_filter_is_served_by_an_index(api, seeded, database_url):
+    statements = statements_of(api, "/api/v1/content?category=python&limit=20")
+    for sql, params in [s for s in statements if "FROM content c" in s[0]]:
+        nodes = plan_nodes(database_url, sql, params)
+        assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
+
+
+def test_full_text_search_uses_the_gin_index(api, seeded, database_url):
+    statements = statements_of(api, "/api/v1/content?q=python&limit=20")
+    for sql, params in [s for s in statements if "to_tsvector" in s[0]]:
+        nodes = plan_nodes(database_url, sql, params)
+        index_names = {n.get("Index Name") for n in nodes}
+        assert "idx_content_search" in index_names, [n["Node Type"] for n in nodes]
