@@ -159,7 +159,8 @@ class CapturedStatements(logging.Handler):
         self.statements: list[tuple[str, list[Any]]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.args, tuple) and len(record.args) == 2:
+        # Statements are logged as "%s: %s" (SQL, parameters); other records are pool events.
+        if record.msg == "%s: %s" and isinstance(record.args, tuple):
             self.statements.append((str(record.args[0]), list(record.args[1] or [])))
 
 
@@ -171,6 +172,25 @@ async def server_execution_ms(
         plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *params)
         total += float(json.loads(plan)[0]["Execution Time"])
     return total
+
+
+async def explain_queries(queries: dict[str, Query]) -> None:
+    """Print the plan of each query's statements as executed with the indexes (docs/indexes.md)."""
+    conn = await asyncpg.connect(database_url())
+    db_logger = logging.getLogger("tortoise.db_client")
+    try:
+        for name, query in queries.items():
+            captured = CapturedStatements()
+            db_logger.addHandler(captured)
+            try:
+                await query(random.Random(name))
+            finally:
+                db_logger.removeHandler(captured)
+            for sql, params in captured.statements:
+                plan = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", *params)
+                print(f"\n### {name}\n\n```\n" + "\n".join(r[0] for r in plan) + "\n```")  # noqa: T201
+    finally:
+        await conn.close()
 
 
 async def time_query(query: Query, name: str, repeat: int, conn: asyncpg.Connection) -> Timing:
@@ -199,6 +219,15 @@ async def time_queries(queries: dict[str, Query], repeat: int) -> dict[str, Timi
         return {name: await time_query(q, name, repeat, conn) for name, q in queries.items()}
     finally:
         await conn.close()
+
+
+async def explain_with_indexes(fixtures: Fixtures) -> None:
+    db.install_query_counter()
+    await db.init_orm(database_url())
+    try:
+        await explain_queries(hot_queries(fixtures))
+    finally:
+        await db.close_orm()
 
 
 async def measure_both_phases(
@@ -242,6 +271,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=25, help="timed runs per query and phase")
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    parser.add_argument(
+        "--explain", action="store_true", help="print each query's plan with the indexes, then stop"
+    )
     args = parser.parse_args()
 
     if not args.reuse:
@@ -262,6 +294,9 @@ def main() -> None:
     else:
         run_db_function("apply_migrations")
     fixtures = asyncio.run(load_fixtures())
+    if args.explain:
+        asyncio.run(explain_with_indexes(fixtures))
+        return
 
     with_indexes, without = asyncio.run(measure_both_phases(fixtures, args.repeat))
 

@@ -21,7 +21,7 @@ class CapturedSql(logging.Handler):
         self.statements = []
 
     def emit(self, record):
-        if isinstance(record.args, tuple) and len(record.args) == 2:
+        if record.msg == "%s: %s" and isinstance(record.args, tuple):
             self.statements.append(record.args)
 
 
