@@ -7,8 +7,8 @@ import asyncio
 import os
 import socket
 import uuid
-from pathlib import Path
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
