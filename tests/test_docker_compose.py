@@ -66,9 +66,7 @@ def test_prometheus_scrapes_the_api_metrics_endpoint():
 
 
 def test_grafana_provisions_the_prometheus_datasource_at_its_compose_address():
-    config = yaml.safe_load(
-        (ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text()
-    )
+    config = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())
     assert config["datasources"][0]["url"] == "http://prometheus:9090"
     assert "9090:9090" in SERVICES["prometheus"]["ports"]
 
