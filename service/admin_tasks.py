@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from service import db, rbac, redis_client, security
@@ -39,17 +40,22 @@ async def grant_admin_to_listed(emails: list[str]) -> int:
     users = [u for u in listed if all(r.name != rbac.ADMIN_ROLE for r in u.roles)]
     for user in users:
         async with in_transaction() as conn:
-            await user.roles.add(admin, using_db=conn)
-            await record_audit(
-                conn,
-                None,
-                "user.roles.grant",
-                "user",
-                str(user.id),
-                {"role": rbac.ADMIN_ROLE, "source": "ADMIN_EMAILS"},
-                None,
-            )
+            await _grant_admin(conn, user, admin, source="ADMIN_EMAILS")
     return len(users)
+
+
+async def _grant_admin(conn: BaseDBAsyncClient, user: User, admin: Role, source: str) -> None:
+    """Operator grants have no acting user; ``source`` in the audit record says who did it."""
+    await user.roles.add(admin, using_db=conn)
+    await record_audit(
+        conn,
+        None,
+        "user.roles.grant",
+        "user",
+        str(user.id),
+        {"role": rbac.ADMIN_ROLE, "source": source},
+        None,
+    )
 
 
 async def create_admin(settings: Settings, data: RegisterRequest) -> int:
@@ -77,16 +83,7 @@ async def _create_or_promote(email: str, password: str, display_name: str) -> bo
             )
             member = await Role.get(name=rbac.MEMBER_ROLE, using_db=conn)
             await user.roles.add(member, using_db=conn)
-        await user.roles.add(admin, using_db=conn)
-        await record_audit(
-            conn,
-            None,
-            "user.roles.grant",
-            "user",
-            str(user.id),
-            {"role": rbac.ADMIN_ROLE, "source": "create-admin"},
-            None,
-        )
+        await _grant_admin(conn, user, admin, source="create-admin")
     return created
 
 

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from service.content.schemas import Category, FilterQuery, SearchText, Slug, TagList, no_nul
+from service.content.schemas import (
+    Category,
+    ContentFields,
+    FilterQuery,
+    SearchText,
+    Slug,
+    TagList,
+    no_nul,
+)
 from service.models import ContentKind, ContentStatus, Difficulty
 from service.pagination import Page
 
@@ -107,18 +115,9 @@ _ITEM_EXAMPLE: dict[str, Any] = {
 }
 
 
-class AdminContentItemOut(BaseModel):
+class AdminContentItemOut(ContentFields):
     model_config = ConfigDict(json_schema_extra={"example": _ITEM_EXAMPLE})
 
-    id: uuid.UUID
-    slug: str
-    title: str
-    summary: str
-    kind: ContentKind
-    category: str
-    difficulty: Difficulty
-    duration_minutes: int
-    tags: list[str]
     status: ContentStatus
     published_at: datetime | None
     author_id: uuid.UUID | None

@@ -117,8 +117,8 @@ _ITEM_EXAMPLE: dict[str, Any] = {
 }
 
 
-class ContentItemOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": _ITEM_EXAMPLE})
+class ContentFields(BaseModel):
+    """What every view of a content item shows, public or administrative."""
 
     id: uuid.UUID
     slug: str
@@ -129,6 +129,11 @@ class ContentItemOut(BaseModel):
     difficulty: Difficulty
     duration_minutes: int
     tags: list[str]
+
+
+class ContentItemOut(ContentFields):
+    model_config = ConfigDict(json_schema_extra={"example": _ITEM_EXAMPLE})
+
     published_at: datetime
 
 
