@@ -15,9 +15,11 @@ from service.admin.routes import admin_bp
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
 from service.content.routes import content_bp
+from service.cors import configure_cors
 from service.errors import register_error_handlers
 from service.health.routes import health_bp, metrics_bp
 from service.history.routes import history_bp
+from service.ratelimit import install_rate_limiting
 from service.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
 from service.sessions.routes import sessions_bp
 
@@ -37,6 +39,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
     register_error_handlers(app)
     _register_listeners(app)
     _register_middleware(app)
+    install_rate_limiting(app)
     api = Blueprint.group(
         auth_bp,
         users_bp,
@@ -61,7 +64,7 @@ def _configure(app: Sanic[Any, Any], settings: Settings) -> None:
     app.config.OAS_URI_TO_JSON = "/openapi.json"
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_AUTODOC = False
-    app.config.CORS = False
+    configure_cors(app, settings)
     app.config.HTTP_AUTO_TRACE = False
 
 

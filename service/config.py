@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     rate_limit_anon: str = "120/minute"
     rate_limit_user: str = "1200/minute"
     rate_limit_auth: str = "10/minute"
+    # RATE_LIMIT_ENABLED=false removes the limiter entirely: for benchmarks measuring its cost.
+    rate_limit_enabled: bool = True
     cache_ttl_seconds: int = Field(default=300, ge=0)
     slow_query_ms: int = Field(default=100, ge=0)
     admin_emails: str = ""

@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -109,20 +110,49 @@ class Server:
         return self.loop.run_until_complete(coro)
 
 
+@contextmanager
+def serving(
+    app: Sanic[Any, Any], loop: asyncio.AbstractEventLoop | None = None
+) -> Iterator[Server]:
+    """Serve ``app`` on a free port until the block ends, from ``loop`` or a loop of its own.
+    Tortoise's pool belongs to the session server's loop: a second app that touches the database
+    must be served from that loop (the ``other_app`` fixture does)."""
+    Sanic.test_mode = True
+    app.config.TOUCHUP = False
+    own_loop = loop is None
+    loop = loop or asyncio.new_event_loop()
+    client = ReusableClient(app, port=_free_port(), loop=loop)
+    client.run()
+    srv = Server(app, loop, client.port)
+    try:
+        yield srv
+    finally:
+        srv.run(srv.http.aclose())
+        client.stop()
+        if own_loop:
+            loop.close()
+
+
+def variant_app(settings: Settings, **changes: Any) -> Sanic[Any, Any]:
+    """A second app whose settings differ by ``changes``, with a Redis key namespace of its own
+    inside the run's; serve it with ``serving``."""
+    unique = uuid.uuid4().hex[:8]
+    prefix = f"{settings.redis_key_prefix}{unique}:"
+    # A fresh Settings, not model_copy: that would carry over cached derived values.
+    variant = Settings(**{**settings.model_dump(), "redis_key_prefix": prefix, **changes})
+    return create_app(variant, name=f"praxis_variant_{unique}")
+
+
+@contextmanager
+def serving_variant(settings: Settings, **changes: Any) -> Iterator[Server]:
+    with serving(variant_app(settings, **changes)) as srv:
+        yield srv
+
+
 @pytest.fixture(scope="session")
 def server(settings: Settings) -> Iterator[Server]:
-    Sanic.test_mode = True
-    app = create_app(settings, name="praxis_test")
-    app.config.TOUCHUP = False
-    loop = asyncio.new_event_loop()
-    port = _free_port()
-    client = ReusableClient(app, port=port, loop=loop)
-    client.run()
-    srv = Server(app, loop, port)
-    yield srv
-    srv.run(srv.http.aclose())
-    client.stop()
-    loop.close()
+    with serving(create_app(settings, name="praxis_test")) as srv:
+        yield srv
 
 
 @pytest.fixture(autouse=True)
@@ -198,27 +228,19 @@ def api(server: Server) -> Api:
 @pytest.fixture
 def other_app(server: Server, settings: Settings) -> Iterator[Callable[..., Api]]:
     """Serve a second app with some settings changed (e.g. ``redis_url``), on the same loop and
-    database as ``server`` (Tortoise's pool belongs to that loop); stopped after the test."""
-    started: list[tuple[ReusableClient, Server]] = []
+    database as ``server``; ``configure`` may add routes before it starts. Stopped after the test.
+    """
+    with ExitStack() as stack:
 
-    def serve(configure: Callable[[Sanic[Any, Any]], None] | None = None, **overrides: Any) -> Api:
-        app = create_app(
-            settings.model_copy(update=overrides), name=f"praxis_other_{uuid.uuid4().hex[:8]}"
-        )
-        app.config.TOUCHUP = False
-        if configure is not None:
-            configure(app)
-        port = _free_port()
-        client = ReusableClient(app, port=port, loop=server.loop)
-        client.run()
-        other = Server(app, server.loop, port)
-        started.append((client, other))
-        return Api(other)
+        def serve(
+            configure: Callable[[Sanic[Any, Any]], None] | None = None, **changes: Any
+        ) -> Api:
+            app = variant_app(settings, **changes)
+            if configure is not None:
+                configure(app)
+            return Api(stack.enter_context(serving(app, loop=server.loop)))
 
-    yield serve
-    for client, other in started:
-        other.run(other.http.aclose())
-        client.stop()
+        yield serve
 
 
 @pytest.fixture

@@ -1,0 +1,276 @@
+"""Rate limiting. Buckets live in Redis, shared by every worker and instance, and one script call
+per request both decides and returns what the headers need. When there is no Redis, or it just
+failed, an in-process limiter with the same policies decides instead: never unlimited, never 5xx.
+
+Algorithm: GCRA (see ratelimit_script.lua), a token bucket kept as one timestamp per client. It
+has no window edges to burst across, and the Python twin below makes the same decisions.
+
+Headers follow draft-ietf-httpapi-ratelimit-headers (revision 10 and later):
+``RateLimit-Policy: "anon";q=120;w=60`` and ``RateLimit: "anon";r=87;t=41``, where ``t`` on an
+allowed request is the seconds until the quota is fully restored and, on a refused one, the
+seconds until the next request will be allowed (equal to ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sanic import Request, Sanic
+from sanic.response import BaseHTTPResponse
+
+from observability.metrics import RATE_LIMIT_DECISIONS
+from service.config import RateLimit, Settings
+from service.errors import ApiError, ErrorCode
+from service.rbac import bearer_token
+from service.redis_client import RedisBreaker
+from service.security import decode_access_token
+
+logger = logging.getLogger("praxis.ratelimit")
+
+POLICY_HEADER = "RateLimit-Policy"
+STATE_HEADER = "RateLimit"
+# Request middleware with a higher priority runs first: the request id middleware (100) must have
+# run before a refusal is rendered.
+REQUEST_MIDDLEWARE_PRIORITY = 90
+# Never limited: probes and scrapers must see the truth, and the docs cost nothing to serve.
+EXEMPT_PATH_PREFIXES = ("/health", "/metrics", "/docs")
+# Governed by the auth policy alone (per client IP), whatever token the request carries.
+AUTH_PATH_PREFIX = "/api/v1/auth/"
+MICROSECONDS = 1_000_000
+# Per worker. One event loop gains nothing from more concurrent Redis calls than this; the
+# limiter keeps this many connections open and queues the rest of a burst for a free one.
+REDIS_CALLS_IN_FLIGHT = 8
+GCRA_SCRIPT = Path(__file__).with_name("ratelimit_script.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    quota: int
+    window: int  # seconds
+
+    @classmethod
+    def from_setting(cls, name: str, text: str) -> Policy:
+        limit = RateLimit.parse(text)
+        return cls(name, limit.quota, limit.window)
+
+    @property
+    def header(self) -> str:
+        return f'"{self.name}";q={self.quota};w={self.window}'
+
+
+@dataclass(frozen=True)
+class Policies:
+    anon: Policy
+    user: Policy
+    auth: Policy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        return cls(
+            anon=Policy.from_setting("anon", settings.rate_limit_anon),
+            user=Policy.from_setting("user", settings.rate_limit_user),
+            auth=Policy.from_setting("auth", settings.rate_limit_auth),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    remaining: int
+    # Allowed: seconds until the quota is fully restored. Refused: seconds until a retry may pass.
+    seconds: int
+
+    @classmethod
+    def of(cls, allowed: int | bool, remaining: int, microseconds: int) -> Decision:
+        return cls(bool(allowed), int(remaining), -(-int(microseconds) // MICROSECONDS))
+
+    def state_header(self, policy: Policy) -> str:
+        return f'"{policy.name}";r={self.remaining};t={self.seconds}'
+
+
+def gcra(tat: int | None, now: int, policy: Policy) -> tuple[int | None, Decision]:
+    """One step of ratelimit_script.lua, in microseconds: the bucket's new theoretical arrival
+    time (None when the request is refused and the bucket stays as it was) and the decision."""
+    interval = max(1, policy.window * MICROSECONDS // policy.quota)
+    capacity = interval * policy.quota
+    start = now if tat is None else max(tat, now)
+    ahead = start + interval - now
+    if ahead > capacity:
+        return None, Decision.of(False, 0, ahead - capacity)
+    return start + interval, Decision.of(True, (capacity - ahead) // interval, ahead)
+
+
+class LocalLimiter:
+    """GCRA buckets in this process: the limiter without Redis, and while Redis is failing.
+    Per worker, so with N workers a client may get up to N times the quota meanwhile."""
+
+    def __init__(self, max_buckets: int = 100_000) -> None:
+        self.max_buckets = max_buckets
+        self._tats: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._tats)
+
+    def decide(self, key: str, policy: Policy) -> Decision:
+        now = time.monotonic_ns() // 1000
+        new_tat, decision = gcra(self._tats.get(key), now, policy)
+        if new_tat is not None:
+            if key not in self._tats and len(self._tats) >= self.max_buckets:
+                self._make_room(now)
+            self._tats[key] = new_tat
+        return decision
+
+    def _make_room(self, now: int) -> None:
+        """Forget buckets that have refilled (the same as absent); if that frees nothing, the
+        oldest tenth: memory stays bounded even when a flood of addresses hits the fallback."""
+        for key in [key for key, tat in self._tats.items() if tat <= now]:
+            del self._tats[key]
+        if len(self._tats) >= self.max_buckets:
+            for key in list(itertools.islice(self._tats, self.max_buckets // 10 + 1)):
+                del self._tats[key]
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        policies: Policies,
+        settings: Settings,
+        redis: Redis | None,
+        breaker: RedisBreaker,
+    ) -> None:
+        self.policies = policies
+        self.local = LocalLimiter()
+        self._key_prefix = settings.redis_key_prefix + "ratelimit:"
+        self._jwt_secret = settings.jwt_secret
+        self._breaker = breaker
+        self._redis = redis
+        # EVALSHA; redis-py loads the script and retries when the server answers NOSCRIPT.
+        self._script = redis.register_script(GCRA_SCRIPT) if redis is not None else None
+        self._in_flight = asyncio.Semaphore(REDIS_CALLS_IN_FLIGHT)
+
+    async def prepare(self) -> None:
+        """Before serving: load the script and open the connections the limiter will use. Else
+        the first burst pays a connect and NOSCRIPT + SCRIPT LOAD per request, and under a busy
+        CPU some of those overrun the 50 ms timeouts and push the worker onto the fallback."""
+        if self._redis is None:
+            return
+        loads = (self._redis.script_load(GCRA_SCRIPT) for _ in range(REDIS_CALLS_IN_FLIGHT))
+        results = await asyncio.gather(*loads, return_exceptions=True)
+        failures = [result for result in results if isinstance(result, Exception)]
+        if failures:
+            logger.warning("rate limiter: Redis not ready (%s); deciding in-process", failures[0])
+
+    def subject_of(self, request: Request) -> tuple[Policy, str] | None:
+        """The policy and the bucket identity a request draws from; None if never limited."""
+        if _is_exempt(request):
+            return None
+        # remote_addr comes from X-Forwarded-For only when PROXIES_COUNT > 0; else the peer.
+        client_ip: str = request.client_ip
+        if request.path.startswith(AUTH_PATH_PREFIX):
+            return self.policies.auth, client_ip
+        user_id = self._user_id(request)
+        if user_id is not None:
+            return self.policies.user, user_id
+        return self.policies.anon, client_ip
+
+    def _user_id(self, request: Request) -> str | None:
+        """The user of a valid access token, from its signature alone (no database). A bad token
+        counts as anonymous here; the route answers 401 for it as usual."""
+        token = bearer_token(request)
+        if token is None:
+            return None
+        try:
+            return str(decode_access_token(token, self._jwt_secret).user_id)
+        except ApiError:
+            return None
+
+    async def decide(self, policy: Policy, identity: str) -> Decision:
+        key = f"{self._key_prefix}{policy.name}:{identity}"
+        decision = await self._decide_in_redis(key, policy)
+        return decision if decision is not None else self.local.decide(key, policy)
+
+    async def _decide_in_redis(self, key: str, policy: Policy) -> Decision | None:
+        """The shared decision, or None when Redis is absent, failing or resting after a failure."""
+        if self._script is None:
+            return None
+        # Waiting for a slot does not count against the socket timeouts; a pile of concurrent
+        # calls would, and would open as many new connections at once.
+        async with self._in_flight:
+            if not self._breaker.available():
+                return None
+            try:
+                allowed, remaining, microseconds = await self._script(
+                    keys=[key], args=[policy.quota, policy.window]
+                )
+            except (RedisError, OSError):
+                self._breaker.record_failure()
+                return None
+        self._breaker.record_success()
+        return Decision.of(allowed, remaining, microseconds)
+
+
+def _is_exempt(request: Request) -> bool:
+    # A CORS preflight carries no credentials and is answered without touching any handler; a 429
+    # to it would surface in the browser as an unreadable CORS failure instead of a readable 429.
+    if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+        return True
+    path = request.path
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in EXEMPT_PATH_PREFIXES)
+
+
+def install_rate_limiting(app: Sanic[Any, Any]) -> None:
+    settings: Settings = app.ctx.settings
+    if not settings.rate_limit_enabled:
+        return
+
+    @app.before_server_start
+    async def create_limiter(app: Sanic[Any, Any]) -> None:
+        # Registered after the listener that opens Redis, so app.ctx.redis is set by now.
+        limiter = RateLimiter(
+            Policies.from_settings(settings), settings, app.ctx.redis, app.ctx.redis_breaker
+        )
+        await limiter.prepare()
+        app.ctx.rate_limiter = limiter
+
+    app.register_middleware(limit_request, "request", priority=REQUEST_MIDDLEWARE_PRIORITY)
+    app.register_middleware(add_rate_limit_headers, "response")
+
+
+async def limit_request(request: Request) -> None:
+    limiter: RateLimiter = request.app.ctx.rate_limiter
+    subject = limiter.subject_of(request)
+    if subject is None:
+        return
+    policy, identity = subject
+    decision = await limiter.decide(policy, identity)
+    RATE_LIMIT_DECISIONS.labels(
+        policy=policy.name, decision="allowed" if decision.allowed else "limited"
+    ).inc()
+    request.ctx.rate_limit = (policy, decision)
+    if not decision.allowed:
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            f"Too many requests under the '{policy.name}' policy; "
+            f"retry in {decision.seconds} seconds.",
+            headers={"Retry-After": str(decision.seconds)},
+            extra={"violated-policies": [policy.name]},
+        )
+
+
+async def add_rate_limit_headers(request: Request, response: BaseHTTPResponse) -> None:
+    """On every response of a limited request: allowed, refused, or an error of the route."""
+    applied: tuple[Policy, Decision] | None = getattr(request.ctx, "rate_limit", None)
+    if applied is None:
+        return
+    policy, decision = applied
+    response.headers[POLICY_HEADER] = policy.header
+    response.headers[STATE_HEADER] = decision.state_header(policy)

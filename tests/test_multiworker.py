@@ -1,0 +1,192 @@
+"""What must hold across worker processes: a real ``praxis serve`` with WORKERS=2, on a private
+redis-server this module owns (the machine's shared Redis is never stopped). The quota is shared
+by both workers exactly; when Redis dies mid-run, each worker's in-process limiter takes over
+with no 5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from prometheus_client.mmap_dict import MmapedDict
+
+WORKERS = 2
+QUOTA = 12  # per hour: one request's worth refills every 5 minutes, never during this module
+START_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 30
+LIMITED_PATH = "/api/v1/users/me"  # without a token: 401 before any database work
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(ready, process: subprocess.Popen[bytes], what: str) -> None:
+    """Poll ``ready`` until it is true, the process dies, or the deadline passes."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited early with {process.returncode}")
+        if ready():
+            return
+        time.sleep(0.05)  # polling a starting process, bounded by the deadline
+    raise AssertionError(f"{what} did not start within {START_TIMEOUT_SECONDS}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+class PrivateRedis:
+    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def answers(self) -> bool:
+        client = redis.Redis.from_url(self.url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    port = free_port()
+    directory = tmp_path_factory.mktemp("redis")
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--daemonize", "no", "--dir", str(directory)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    private = PrivateRedis(process, f"redis://127.0.0.1:{port}/0")
+    try:
+        wait_until(private.answers, process, "redis-server")
+        yield private
+    finally:
+        stop(process)
+
+
+class ServedProcess:
+    def __init__(self, base_url: str, metrics_dir: Path) -> None:
+        self.base_url = base_url
+        self.metrics_dir = metrics_dir
+
+    def is_serving(self) -> bool:
+        try:
+            return httpx.get(self.base_url + "/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def workers_that_decided(self) -> set[str]:
+        """Worker pids whose metrics files hold a rate-limit decision (one file per process)."""
+        pids = set()
+        for path in self.metrics_dir.glob("counter_*.db"):
+            keys = [key for key, *_ in MmapedDict.read_all_values_from_file(str(path))]
+            if any(json.loads(key)[0] == "praxis_rate_limit_decisions" for key in keys):
+                pids.add(path.stem.removeprefix("counter_"))
+        return pids
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    database_url: str, private_redis: PrivateRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedProcess]:
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("data")
+    env = {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": private_redis.url,
+        "REDIS_KEY_PREFIX": f"praxis-multiworker-{uuid.uuid4().hex[:8]}:",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WORKERS": str(WORKERS),
+        "JWT_SECRET": "multiworker-secret-" + "x" * 40,
+        "RATE_LIMIT_ANON": f"{QUOTA}/hour",
+        # Each test is a client of its own behind the one trusted proxy, by X-Forwarded-For.
+        "PROXIES_COUNT": "1",
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], env=env, stdout=log, stderr=log
+        )
+    served = ServedProcess(f"http://127.0.0.1:{port}", data_dir / "metrics")
+    try:
+        wait_until(served.is_serving, process, "praxis serve")
+        yield served
+    finally:
+        stop(process)
+        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+def burst(base_url: str, client_ip: str, count: int) -> list[int]:
+    """``count`` concurrent requests, each on a connection of its own so both workers take some."""
+
+    async def one(http: httpx.AsyncClient) -> int:
+        response = await http.get(LIMITED_PATH, headers={"X-Forwarded-For": client_ip})
+        return response.status_code
+
+    async def all_of() -> list[int]:
+        no_reuse = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=base_url, limits=no_reuse, timeout=10) as http:
+            return list(await asyncio.gather(*(one(http) for _ in range(count))))
+
+    return asyncio.run(all_of())
+
+
+def test_the_quota_is_shared_exactly_by_both_workers(two_workers: ServedProcess) -> None:
+    statuses: list[int] = []
+    # Until both workers have decided some (bounded): each burst only adds refusals.
+    for _ in range(5):
+        statuses += burst(two_workers.base_url, "203.0.113.10", 3 * QUOTA)
+        if len(two_workers.workers_that_decided()) == WORKERS:
+            break
+
+    assert len(two_workers.workers_that_decided()) == WORKERS
+    assert statuses.count(401) == QUOTA  # allowed: the route's own answer without a token
+    assert statuses.count(429) == len(statuses) - QUOTA
+
+
+def test_when_redis_dies_mid_run_each_worker_limits_on_its_own_without_errors(
+    two_workers: ServedProcess, private_redis: PrivateRedis
+) -> None:
+    client_ip = "203.0.113.20"
+    before = burst(two_workers.base_url, client_ip, 4)
+    stop(private_redis.process)
+    assert not private_redis.answers()
+
+    after = burst(two_workers.base_url, client_ip, 6 * QUOTA)
+    again = burst(two_workers.base_url, client_ip, 6 * QUOTA)
+
+    assert before == [401] * 4
+    assert set(after + again) <= {401, 429}  # no 5xx, and never a dropped request
+    # Per-worker buckets: at most the quota in each worker, then refusals.
+    assert (after + again).count(401) <= WORKERS * QUOTA
+    assert (after + again).count(429) >= 12 * QUOTA - WORKERS * QUOTA
