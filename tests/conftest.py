@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,6 +21,7 @@ from service import db
 from service.app import create_app
 from service.config import Settings
 from tests.factories import Factories
+from tests.processes import free_port
 
 T = TypeVar("T")
 
@@ -42,13 +42,6 @@ DATA_TABLES = [
     "user_roles",
     "users",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _admin_url() -> str:
@@ -121,7 +114,7 @@ def serving(
     app.config.TOUCHUP = False
     own_loop = loop is None
     loop = loop or asyncio.new_event_loop()
-    client = ReusableClient(app, port=_free_port(), loop=loop)
+    client = ReusableClient(app, port=free_port(), loop=loop)
     client.run()
     srv = Server(app, loop, client.port)
     try:

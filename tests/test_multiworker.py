@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,40 +17,11 @@ import pytest
 import redis
 from prometheus_client.mmap_dict import MmapedDict
 
+from tests.processes import free_port, praxis_serve, stop, wait_until
+
 WORKERS = 2
 QUOTA = 12  # per hour: one request's worth refills every 5 minutes, never during this module
-START_TIMEOUT_SECONDS = 30
-STOP_TIMEOUT_SECONDS = 30
 LIMITED_PATH = "/api/v1/users/me"  # without a token: 401 before any database work
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until(ready, process: subprocess.Popen[bytes], what: str) -> None:
-    """Poll ``ready`` until it is true, the process dies, or the deadline passes."""
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{what} exited early with {process.returncode}")
-        if ready():
-            return
-        time.sleep(0.05)  # polling a starting process, bounded by the deadline
-    raise AssertionError(f"{what} did not start within {START_TIMEOUT_SECONDS}s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
 class PrivateRedis:
@@ -93,12 +59,6 @@ class ServedProcess:
         self.base_url = base_url
         self.metrics_dir = metrics_dir
 
-    def is_serving(self) -> bool:
-        try:
-            return httpx.get(self.base_url + "/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
     def workers_that_decided(self) -> set[str]:
         """Worker pids whose metrics files hold a rate-limit decision (one file per process)."""
         pids = set()
@@ -116,7 +76,6 @@ def two_workers(
     port = free_port()
     data_dir = tmp_path_factory.mktemp("data")
     env = {
-        **os.environ,
         "ENV": "test",
         "DATABASE_URL": database_url,
         "REDIS_URL": private_redis.url,
@@ -131,19 +90,8 @@ def two_workers(
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "WARNING",
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=env, stdout=log, stderr=log
-        )
-    served = ServedProcess(f"http://127.0.0.1:{port}", data_dir / "metrics")
-    try:
-        wait_until(served.is_serving, process, "praxis serve")
-        yield served
-    finally:
-        stop(process)
-        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+    with praxis_serve(env, data_dir / "server.log"):
+        yield ServedProcess(f"http://127.0.0.1:{port}", data_dir / "metrics")
 
 
 def burst(base_url: str, client_ip: str, count: int) -> list[int]:

@@ -1,39 +1,13 @@
 """`praxis serve` as a real process on an embedded PostgreSQL that the test can stop:
 the auth round trip works, readiness follows the database, SIGTERM ends the process cleanly."""
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 from service.embedded_pg import start_embedded_postgres, stop_embedded_postgres
-
-START_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 30
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(base_url, process):
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("server exited early; see its log")
-        try:
-            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)  # polling a starting process, bounded by the deadline
-    raise AssertionError("server did not start in time")
+from tests.processes import STOP_TIMEOUT_SECONDS, free_port, praxis_serve
 
 
 @pytest.fixture(scope="module")
@@ -49,29 +23,17 @@ def served(embedded_database, tmp_path_factory):
     _, url = embedded_database
     port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": "none",
         "PORT": str(port),
         "WORKERS": "1",
         "LOG_FORMAT": "json",
         "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "JWT_SECRET": "",  # development: a random key per start, shared by the workers
     }
-    env.pop("JWT_SECRET", None)
     log_path = tmp_path_factory.mktemp("log") / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=env, stdout=log, stderr=log
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base_url, process)
-        yield process, base_url
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+    with praxis_serve(env, log_path) as process:
+        yield process, f"http://127.0.0.1:{port}"
 
 
 def test_a_served_process_migrates_and_answers_the_auth_round_trip(served):

@@ -1,0 +1,77 @@
+"""Real processes for tests: `praxis serve` (and helpers' servers) started, awaited and stopped
+within bounded times, their output kept in a log file shown when a test fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 30
+POLL_SECONDS = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], what: str) -> None:
+    """Poll ``ready`` until it is true, the process dies, or the deadline passes."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited early with {process.returncode}")
+        if ready():
+            return
+        time.sleep(POLL_SECONDS)  # polling a starting process, bounded by the deadline
+    raise AssertionError(f"{what} did not start within {START_TIMEOUT_SECONDS}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def answers_health(base_url: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            return httpx.get(base_url + "/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    return ready
+
+
+@contextmanager
+def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``praxis serve`` with ``env`` (over this process's environment; ``PORT`` is required),
+    serving when the block starts and stopped when it ends."""
+    environment = {**os.environ, **env}
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the CLI sets its own per DATA_DIR
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], env=environment, stdout=log, stderr=log
+        )
+    try:
+        wait_until(answers_health(f"http://127.0.0.1:{env['PORT']}"), process, "praxis serve")
+        yield process
+    finally:
+        stop(process)
+        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
