@@ -7,6 +7,7 @@ from typing import Any
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
+from observability.logging import configure_logging
 from service.app import create_app
 from service.config import Settings
 
@@ -15,8 +16,11 @@ GRACEFUL_SHUTDOWN_SECONDS = 25.0
 
 
 def app_from_environment() -> Sanic[Any, Any]:
-    """Factory each worker calls: settings come from the environment the CLI prepared."""
-    app = create_app(Settings())
+    """Factory each worker calls: settings come from the environment the CLI prepared. Workers
+    are fresh processes, so they set up logging themselves."""
+    settings = Settings()
+    configure_logging(settings.effective_log_format, settings.log_level)
+    app = create_app(settings)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
     return app
 
