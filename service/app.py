@@ -91,6 +91,12 @@ def _register_listeners(app: Sanic[Any, Any]) -> None:
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)
 
+    @app.before_server_stop
+    async def start_draining(app: Sanic[Any, Any]) -> None:
+        # From now on readiness fails, so a load balancer stops routing here while the requests
+        # already accepted finish (within GRACEFUL_SHUTDOWN_TIMEOUT).
+        app.ctx.draining = True
+
     @app.after_server_stop
     async def close_resources(app: Sanic[Any, Any]) -> None:
         if app.ctx.redis is not None:

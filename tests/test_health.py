@@ -40,3 +40,13 @@ def test_metrics_exposes_prometheus_text(api):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert "praxis_db_queries_per_request" in response.text
+
+
+def test_readiness_fails_once_the_server_starts_draining(other_app):
+    client = other_app()
+    assert client.get("/health/ready").status_code == 200
+    client.srv.app.ctx.draining = True  # what the before_server_stop listener does on SIGTERM
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["status"] == "fail"
+    assert client.get("/health").status_code == 200
