@@ -50,3 +50,12 @@ def test_readiness_fails_once_the_server_starts_draining(other_app):
     assert response.status_code == 503
     assert response.json()["status"] == "fail"
     assert client.get("/health").status_code == 200
+
+
+def test_stopping_the_server_starts_draining(server, settings):
+    from tests.conftest import serving, variant_app
+
+    app = variant_app(settings)
+    with serving(app, loop=server.loop):
+        assert not getattr(app.ctx, "draining", False)
+    assert app.ctx.draining is True
