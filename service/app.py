@@ -26,6 +26,8 @@ from service.sessions.routes import sessions_bp
 logger = logging.getLogger("praxis.app")
 
 APP_NAME = "praxis"
+# Probes and scrapes would drown the per-request histograms in zeros.
+UNMEASURED_ROUTES = ("/health", "/metrics")
 # Request bodies above this are refused by Sanic before routing (413).
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -113,7 +115,7 @@ def _register_middleware(app: Sanic[Any, Any]) -> None:
         response.headers[REQUEST_ID_HEADER] = ensure_request_id(request)
         counter = getattr(request.ctx, "query_counter", None)
         route = route_template(request)
-        if counter is not None and route is not None:
+        if counter is not None and route is not None and not route.startswith(UNMEASURED_ROUTES):
             DB_QUERIES_PER_REQUEST.labels(route=route).observe(counter[0])
 
     # Highest priority: the request id exists before any other middleware can fail.

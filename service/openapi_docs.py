@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sanic_ext import openapi
-from sanic_ext.extensions.openapi.definitions import Component
+from sanic_ext.extensions.openapi.builders import OperationStore
+from sanic_ext.extensions.openapi.definitions import Component, Response
 
 from service.errors import PROBLEM_CONTENT_TYPE
 from service.rbac import auth_requirement
@@ -72,11 +73,16 @@ def documented(
             handler = openapi.body({"application/json": Component(body)}, required=True)(handler)
             statuses |= {413, 415, 422}
         for status, model in responses.items():
-            content = {media_type: Component(model)} if model else None
-            handler = openapi.response(status, content, HTTPStatus(status).phrase)(handler)
+            if model is None:
+                # openapi.response() would give a body-less answer a "*/*" content entry.
+                store = OperationStore()[handler]  # type: ignore[no-untyped-call]
+                store.responses[status] = Response(status=status, description=_phrase(status))
+                continue
+            content = {media_type: Component(model)}
+            handler = openapi.response(status, content, _phrase(status))(handler)
         for status in sorted(statuses):
             handler = openapi.response(
-                status, {PROBLEM_CONTENT_TYPE: Component(Problem)}, HTTPStatus(status).phrase
+                status, {PROBLEM_CONTENT_TYPE: Component(Problem)}, _phrase(status)
             )(handler)
         description = _permission_note(requirement)
         if description:
@@ -85,6 +91,10 @@ def documented(
         return openapi.tag(tag)(handler)
 
     return decorate
+
+
+def _phrase(status: int) -> str:
+    return HTTPStatus(status).phrase
 
 
 def _permission_note(requirement: dict[str, Any] | None) -> str:

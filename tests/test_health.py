@@ -59,3 +59,13 @@ def test_stopping_the_server_starts_draining(server, settings):
     with serving(app, loop=server.loop):
         assert not getattr(app.ctx, "draining", False)
     assert app.ctx.draining is True
+
+
+def test_probes_and_scrapes_are_not_counted_as_requests_with_queries(api):
+    from prometheus_client import REGISTRY
+
+    api.get("/health")
+    api.get("/metrics")
+    for route in ("/health", "/metrics"):
+        labels = {"route": route}
+        assert REGISTRY.get_sample_value("praxis_db_queries_per_request_count", labels) is None

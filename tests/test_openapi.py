@@ -105,3 +105,9 @@ def test_the_reference_ui_is_served(api):
     response = api.get("/docs")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
+
+
+def test_answers_without_a_body_document_no_content(spec):
+    logout = spec["paths"]["/api/v1/auth/logout"]["post"]["responses"]["204"]
+    assert logout["description"] == "No Content"
+    assert "content" not in logout
