@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.errors import validation_error
+from service.errors import ApiError, validation_error
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -47,10 +49,37 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
-        raise validation_error("cursor", "not a cursor this API issued") from exc
+        raise bad_cursor() from exc
     if not isinstance(key, list) or len(key) != arity:
-        raise validation_error("cursor", "not a cursor this API issued")
+        raise bad_cursor()
     return key
+
+
+def cursor_time(value: Any) -> datetime:
+    """A timestamp part of a cursor: ISO 8601 with an offset, as this API writes them."""
+    if not isinstance(value, str):
+        raise bad_cursor()
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise bad_cursor() from exc
+
+
+def cursor_id(value: Any) -> uuid.UUID:
+    """An id part of a cursor."""
+    if not isinstance(value, str):
+        raise bad_cursor()
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise bad_cursor() from exc
+
+
+def bad_cursor() -> ApiError:
+    return validation_error("cursor", "not a cursor this API issued")
 
 
 def paginate(

@@ -26,9 +26,8 @@ from service.admin.content_schemas import (
 )
 from service.cache import ReadCache
 from service.content.schemas import SLUG_MAX_LENGTH
-from service.content.service import parse_cursor_id, parse_cursor_time
 from service.errors import ApiError, ErrorCode
-from service.pagination import decode_cursor, paginate
+from service.pagination import cursor_id, cursor_time, decode_cursor, paginate
 
 TARGET_TYPE = "content"
 # Room for a "-<n>" suffix when a derived slug is taken.
@@ -177,7 +176,7 @@ def _position_from_cursor(cursor: str | None) -> CreatedPosition | None:
     if cursor is None:
         return None
     created_at, item_id = decode_cursor(cursor, 2)
-    return CreatedPosition(parse_cursor_time(created_at), parse_cursor_id(item_id))
+    return CreatedPosition(cursor_time(created_at), cursor_id(item_id))
 
 
 def _item_out(row: dict[str, Any] | None) -> AdminContentOut:

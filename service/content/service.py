@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sanic import Sanic
@@ -24,8 +22,8 @@ from service.content.schemas import (
     TagsOut,
     is_slug,
 )
-from service.errors import ApiError, ErrorCode, validation_error
-from service.pagination import decode_cursor, paginate
+from service.errors import ApiError, ErrorCode
+from service.pagination import bad_cursor, cursor_id, cursor_time, decode_cursor, paginate
 
 CACHE_NAMESPACE = "content"
 # ts_rank is a small non-negative real; a cursor claiming anything else was not issued here.
@@ -105,14 +103,12 @@ def position_from_cursor(query: ContentListQuery) -> ListPosition | None:
     key = decode_cursor(query.cursor, 3 if searching else 2)
     rank = _cursor_rank(key.pop(0)) if searching else None
     published_at, item_id = key
-    return ListPosition(
-        published_at=parse_cursor_time(published_at), id=parse_cursor_id(item_id), rank=rank
-    )
+    return ListPosition(published_at=cursor_time(published_at), id=cursor_id(item_id), rank=rank)
 
 
 def _cursor_rank(value: Any) -> float:
     if not _is_rank(value):
-        raise _bad_cursor()
+        raise bad_cursor()
     return float(value)
 
 
@@ -123,32 +119,6 @@ def _is_rank(value: Any) -> bool:
         and math.isfinite(value)
         and 0 <= value <= MAX_RANK
     )
-
-
-def parse_cursor_time(value: Any) -> datetime:
-    """A cursor's timestamp: ISO 8601 with an offset, as this API writes them."""
-    if not isinstance(value, str):
-        raise _bad_cursor()
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise _bad_cursor() from exc
-    if moment.tzinfo is None:
-        raise _bad_cursor()
-    return moment
-
-
-def parse_cursor_id(value: Any) -> uuid.UUID:
-    if not isinstance(value, str):
-        raise _bad_cursor()
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise _bad_cursor() from exc
-
-
-def _bad_cursor() -> ApiError:
-    return validation_error("cursor", "not a cursor this API issued")
 
 
 def _not_found() -> ApiError:

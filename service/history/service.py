@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 
-from service.errors import validation_error
 from service.history import queries
 from service.history.schemas import HistoryItemOut, HistoryPage, HistoryQuery, StatsOut
-from service.pagination import decode_cursor, paginate
+from service.pagination import cursor_id, cursor_time, decode_cursor, paginate
 
 
 async def history(user_id: uuid.UUID, query: HistoryQuery) -> HistoryPage:
@@ -37,13 +36,7 @@ def _cursor_key(row: dict[str, object]) -> tuple[str, str]:
 def _keyset_of(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The (started_at, id) a cursor carries; 422 for anything this API could not have issued."""
     started_at, session_id = decode_cursor(cursor, arity=2)
-    try:
-        when = datetime.fromisoformat(started_at)
-        if when.tzinfo is None:
-            raise ValueError("a cursor's time has an offset")
-        return when.astimezone(UTC), uuid.UUID(session_id)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise validation_error("cursor", "not a cursor this API issued") from exc
+    return cursor_time(started_at), cursor_id(session_id)
 
 
 async def stats(user_id: uuid.UUID) -> StatsOut:
