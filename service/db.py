@@ -86,9 +86,13 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+def _migrations(database_url: str) -> Command:
+    return Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+
+
 async def apply_migrations(database_url: str) -> list[str]:
     """Apply every pending Aerich migration; returns the names of those applied."""
-    command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+    command = _migrations(database_url)
     async with command:
         await command.init()
         applied: list[str] = await command.upgrade(run_in_transaction=True)
@@ -97,7 +101,7 @@ async def apply_migrations(database_url: str) -> list[str]:
 
 async def roll_back_migration(database_url: str, version: int) -> list[str]:
     """Undo migration ``version`` and every later one; returns the names of those undone."""
-    command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+    command = _migrations(database_url)
     async with command:
         await command.init()
         undone: list[str] = await command.downgrade(version, delete=False)
@@ -105,7 +109,7 @@ async def roll_back_migration(database_url: str, version: int) -> list[str]:
 
 
 async def pending_migrations(database_url: str) -> list[str]:
-    command = Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+    command = _migrations(database_url)
     async with command:
         await command.init()
         try:
