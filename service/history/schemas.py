@@ -10,7 +10,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 from service.models import SessionStatus
 from service.pagination import Page, PageQuery
-from service.sessions.schemas import SessionContentOut, SessionOut, content_of, session_fields
+from service.sessions.schemas import (
+    SESSION_EXAMPLE,
+    SessionContentOut,
+    SessionOut,
+    content_of,
+    session_fields,
+)
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -50,25 +56,9 @@ class HistoryContentOut(SessionContentOut):
 class HistoryItemOut(SessionOut):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "id": "8a1d2c4e-5b6f-4a7b-9c8d-0e1f2a3b4c5d",
-                "content": {
-                    "slug": "python-list-basics",
-                    "title": "Python list basics",
-                    "kind": "lesson",
-                    "category": "python",
-                    "difficulty": "beginner",
-                    "duration_minutes": 15,
-                    "tags": ["lists", "python"],
-                },
-                "status": "completed",
-                "progress": 100,
-                "notes": "",
-                "score": 87.5,
-                "started_at": "2026-11-25T21:00:00+00:00",
-                "ended_at": "2026-11-25T21:14:05+00:00",
-                "duration_seconds": 845,
-                "updated_at": "2026-11-25T21:14:05+00:00",
+            "example": SESSION_EXAMPLE
+            | {
+                "content": SESSION_EXAMPLE["content"] | {"tags": ["lists", "python"]},
                 "event_count": 3,
             }
         }

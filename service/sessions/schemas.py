@@ -105,32 +105,31 @@ class SessionContentOut(BaseModel):
     duration_minutes: int
 
 
+SESSION_EXAMPLE: dict[str, Any] = {
+    "id": "8a1d2c4e-5b6f-4a7b-9c8d-0e1f2a3b4c5d",
+    "content": {
+        "slug": "python-list-basics",
+        "title": "Python list basics",
+        "kind": "lesson",
+        "category": "python",
+        "difficulty": "beginner",
+        "duration_minutes": 15,
+    },
+    "status": "completed",
+    "progress": 100,
+    "notes": "",
+    "score": 87.5,
+    "started_at": "2026-11-25T21:00:00+00:00",
+    "ended_at": "2026-11-25T21:14:05+00:00",
+    "duration_seconds": 845,
+    "updated_at": "2026-11-25T21:14:05+00:00",
+}
+
+
 class SessionOut(BaseModel):
     """A practice session; ``ended_at`` and ``duration_seconds`` are set once it is closed."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "id": "8a1d2c4e-5b6f-4a7b-9c8d-0e1f2a3b4c5d",
-                "content": {
-                    "slug": "python-list-basics",
-                    "title": "Python list basics",
-                    "kind": "lesson",
-                    "category": "python",
-                    "difficulty": "beginner",
-                    "duration_minutes": 15,
-                },
-                "status": "completed",
-                "progress": 100,
-                "notes": "",
-                "score": 87.5,
-                "started_at": "2026-11-25T21:00:00+00:00",
-                "ended_at": "2026-11-25T21:14:05+00:00",
-                "duration_seconds": 845,
-                "updated_at": "2026-11-25T21:14:05+00:00",
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"example": SESSION_EXAMPLE})
 
     id: uuid.UUID
     content: SessionContentOut
