@@ -10,7 +10,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from service.content.queries import tag_names_sql
+from service.content.queries import newest_page_with_tags, tag_names_sql
 from service.models import Content, ContentStatus
 from service.sql import SqlBuilder, fetch_all
 
@@ -43,20 +43,8 @@ async def page(
     if text is not None:
         pattern = sql.param(_like_pattern(text))
         sql.where(f"(c.title ILIKE {pattern} OR c.slug ILIKE {pattern})")
-    if after is not None:
-        created_at, item_id = sql.param(after.created_at), sql.param(after.id)
-        sql.where(f"(c.created_at, c.id) < ({created_at}::timestamptz, {item_id}::uuid)")
-    query = f"""
-        WITH page AS (
-            SELECT {ITEM_COLUMNS} FROM content c
-            WHERE {sql.where_sql()}
-            ORDER BY c.created_at DESC, c.id DESC
-            LIMIT {sql.param(limit)}
-        )
-        SELECT page.*, {tag_names_sql("page")} AS tags FROM page
-        ORDER BY page.created_at DESC, page.id DESC
-    """
-    return await fetch_all(query, sql.params)
+    position = (after.created_at, after.id) if after is not None else None
+    return await newest_page_with_tags(sql, ITEM_COLUMNS, "created_at", position, limit)
 
 
 async def item(conn: BaseDBAsyncClient | None, content_id: uuid.UUID) -> dict[str, Any] | None:

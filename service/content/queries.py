@@ -68,19 +68,33 @@ async def published_page(
     filters: ContentFilters, after: ListPosition | None, limit: int
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` published items, newest first, each with ``tags``."""
-    sql = _published_with_filters(filters)
+    position = (after.published_at, after.id) if after is not None else None
+    return await newest_page_with_tags(
+        _published_with_filters(filters), LIST_COLUMNS, "published_at", position, limit
+    )
+
+
+async def newest_page_with_tags(
+    sql: SqlBuilder,
+    columns: str,
+    time_column: str,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """A keyset page of content matching ``sql``'s conditions, newest ``time_column`` first
+    (after the item at ``after``), each with ``tags``. Tags are looked up for the page only."""
     if after is not None:
-        published_at, item_id = sql.param(after.published_at), sql.param(after.id)
-        sql.where(f"(c.published_at, c.id) < ({published_at}::timestamptz, {item_id}::uuid)")
+        moment, item_id = sql.param(after[0]), sql.param(after[1])
+        sql.where(f"(c.{time_column}, c.id) < ({moment}::timestamptz, {item_id}::uuid)")
     query = f"""
         WITH page AS (
-            SELECT {LIST_COLUMNS} FROM content c
+            SELECT {columns} FROM content c
             WHERE {sql.where_sql()}
-            ORDER BY c.published_at DESC, c.id DESC
+            ORDER BY c.{time_column} DESC, c.id DESC
             LIMIT {sql.param(limit)}
         )
         SELECT page.*, {tag_names_sql("page")} AS tags FROM page
-        ORDER BY page.published_at DESC, page.id DESC
+        ORDER BY page.{time_column} DESC, page.id DESC
     """
     return await fetch_all(query, sql.params)
 
