@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import random
 import statistics
@@ -151,22 +150,7 @@ def hot_queries(f: Fixtures) -> dict[str, Query]:
     }
 
 
-class CapturedStatements(logging.Handler):
-    """Tortoise logs each statement it sends, with its parameters, on ``tortoise.db_client``."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[tuple[str, list[Any]]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # Statements are logged as "%s: %s" (SQL, parameters); other records are pool events.
-        if record.msg == "%s: %s" and isinstance(record.args, tuple):
-            self.statements.append((str(record.args[0]), list(record.args[1] or [])))
-
-
-async def server_execution_ms(
-    conn: asyncpg.Connection, statements: list[tuple[str, list[Any]]]
-) -> float:
+async def server_execution_ms(conn: asyncpg.Connection, statements: list[db.Statement]) -> float:
     total = 0.0
     for sql, params in statements:
         plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *params)
@@ -177,16 +161,11 @@ async def server_execution_ms(
 async def explain_queries(queries: dict[str, Query]) -> None:
     """Print the plan of each query's statements as executed with the indexes (docs/indexes.md)."""
     conn = await asyncpg.connect(database_url())
-    db_logger = logging.getLogger("tortoise.db_client")
     try:
         for name, query in queries.items():
-            captured = CapturedStatements()
-            db_logger.addHandler(captured)
-            try:
+            with db.recorded_statements() as statements:
                 await query(random.Random(name))
-            finally:
-                db_logger.removeHandler(captured)
-            for sql, params in captured.statements:
+            for sql, params in statements:
                 plan = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", *params)
                 print(f"\n### {name}\n\n```\n" + "\n".join(r[0] for r in plan) + "\n```")  # noqa: T201
     finally:
@@ -199,17 +178,12 @@ async def time_query(query: Query, name: str, repeat: int, conn: asyncpg.Connect
         await query(rng)
     rng = random.Random(name)
     client, server = [], []
-    db_logger = logging.getLogger("tortoise.db_client")
     for _ in range(repeat):
-        captured = CapturedStatements()
-        db_logger.addHandler(captured)
-        started = time.perf_counter()
-        try:
+        with db.recorded_statements() as statements:
+            started = time.perf_counter()
             await query(rng)
-        finally:
-            db_logger.removeHandler(captured)
-        client.append((time.perf_counter() - started) * 1000)
-        server.append(await server_execution_ms(conn, captured.statements))
+            client.append((time.perf_counter() - started) * 1000)
+        server.append(await server_execution_ms(conn, statements))
     return Timing(statistics.median(server), statistics.median(client))
 
 
@@ -222,7 +196,6 @@ async def time_queries(queries: dict[str, Query], repeat: int) -> dict[str, Timi
 
 
 async def explain_with_indexes(fixtures: Fixtures) -> None:
-    db.install_query_counter()
     await db.init_orm(database_url())
     try:
         await explain_queries(hot_queries(fixtures))
@@ -235,7 +208,6 @@ async def measure_both_phases(
 ) -> tuple[dict[str, Timing], dict[str, Timing]]:
     """Time every query with the indexes, roll the migration back, time again, re-apply it."""
     queries = hot_queries(fixtures)
-    db.install_query_counter()  # turns on the statement log that CapturedStatements reads
     await db.init_orm(database_url())
     try:
         with_indexes = await time_queries(queries, repeat)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,3 +170,32 @@ def start_counting_queries() -> list[int]:
     counter = [0]
     _query_counter.set(counter)
     return counter
+
+
+Statement = tuple[str, list[Any]]
+
+
+class _StatementRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[Statement] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Statements are logged as "%s: %s" (SQL, parameters); other records are pool events.
+        if record.msg == "%s: %s" and isinstance(record.args, tuple):
+            sql, params = record.args
+            self.statements.append((str(sql), list(params) if isinstance(params, list) else []))
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[Statement]]:
+    """The statements Tortoise sends inside the block, with their parameters: to EXPLAIN the
+    exact SQL a query function or an endpoint issues."""
+    install_query_counter()  # Tortoise logs statements only at DEBUG
+    recorder = _StatementRecorder()
+    db_logger = logging.getLogger("tortoise.db_client")
+    db_logger.addHandler(recorder)
+    try:
+        yield recorder.statements
+    finally:
+        db_logger.removeHandler(recorder)

@@ -3,26 +3,15 @@ endpoint really sends is captured and EXPLAINed (no sequential scan of the big t
 
 import asyncio
 import json
-import logging
 import random
 
 import asyncpg
 import pytest
 
-from service import security
+from service import db, security
 from service.seed import _insert_content, _insert_sessions, _insert_users
 
 USERS, CONTENT, SESSIONS = 400, 5000, 40_000
-
-
-class CapturedSql(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.statements = []
-
-    def emit(self, record):
-        if record.msg == "%s: %s" and isinstance(record.args, tuple):
-            self.statements.append(record.args)
 
 
 @pytest.fixture
@@ -49,14 +38,9 @@ def seeded(server, database_url):
 
 
 def statements_of(api, path, **kwargs):
-    handler = CapturedSql()
-    logger = logging.getLogger("tortoise.db_client")
-    logger.addHandler(handler)
-    try:
+    with db.recorded_statements() as statements:
         assert api.get(path, **kwargs).status_code == 200
-    finally:
-        logger.removeHandler(handler)
-    return handler.statements
+    return statements
 
 
 def plan_nodes(database_url, sql, params):
