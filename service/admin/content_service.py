@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -115,23 +117,26 @@ async def update_content(
 
 async def publish(content_id: uuid.UUID, ctx: WriteContext) -> AdminContentOut:
     """Publish a draft now; publishing a published item changes nothing (keeps published_at)."""
-    async with in_transaction() as conn:
-        changed = await queries.publish(conn, content_id, _now())
-        item = _item_out(await queries.item(conn, content_id))
-        if changed:
-            await ctx.audit(conn, "content.publish", content_id, {"slug": item.slug})
-    if changed:
-        await ctx.cache.invalidate()
-    return item
+    return await _change_status(content_id, ctx, queries.publish, "content.publish")
 
 
 async def unpublish(content_id: uuid.UUID, ctx: WriteContext) -> AdminContentOut:
     """Back to draft (published_at cleared); unpublishing a draft changes nothing."""
+    return await _change_status(content_id, ctx, queries.unpublish, "content.unpublish")
+
+
+StatusChange = Callable[[BaseDBAsyncClient, uuid.UUID, datetime], Awaitable[bool]]
+
+
+async def _change_status(
+    content_id: uuid.UUID, ctx: WriteContext, change: StatusChange, action: str
+) -> AdminContentOut:
+    """Apply ``change``; only a change that happened is audited and invalidates the cache."""
     async with in_transaction() as conn:
-        changed = await queries.unpublish(conn, content_id, _now())
+        changed = await change(conn, content_id, _now())
         item = _item_out(await queries.item(conn, content_id))
         if changed:
-            await ctx.audit(conn, "content.unpublish", content_id, {"slug": item.slug})
+            await ctx.audit(conn, action, content_id, {"slug": item.slug})
     if changed:
         await ctx.cache.invalidate()
     return item
