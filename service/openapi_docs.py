@@ -71,7 +71,7 @@ def documented(
             handler = openapi.secured("bearer")(handler)
         if body is not None:
             handler = openapi.body({"application/json": Component(body)}, required=True)(handler)
-            statuses |= {413, 415, 422}
+            statuses |= {400, 413, 415, 422}  # malformed, too large, not JSON, invalid
         for status, model in responses.items():
             if model is None:
                 # openapi.response() would give a body-less answer a "*/*" content entry.

@@ -86,11 +86,12 @@ def test_request_bodies_have_schemas_with_required_fields_and_examples(spec):
     assert {"413", "415", "422"} <= set(register["responses"])
 
 
-def test_operations_with_bodies_document_413_415_and_422(spec):
+def test_operations_with_bodies_document_400_413_415_and_422(spec):
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if "requestBody" in operation:
-                assert {"413", "415", "422"} <= set(operation["responses"]), f"{method} {path}"
+                expected = {"400", "413", "415", "422"}
+                assert expected <= set(operation["responses"]), f"{method} {path}"
 
 
 def test_health_and_metrics_are_documented(spec):

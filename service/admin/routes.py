@@ -49,7 +49,7 @@ async def list_content(request: Request) -> HTTPResponse:
     CONTENT_TAG,
     body=ContentCreate,
     responses={201: AdminContentOut},
-    errors=(400, 409),
+    errors=(409,),
 )
 @rbac.require_permission("content:write")
 async def create_content(request: Request) -> HTTPResponse:
@@ -74,7 +74,7 @@ async def get_content(_: Request, content_id: str) -> HTTPResponse:
     CONTENT_TAG,
     body=ContentUpdate,
     responses={200: AdminContentOut},
-    errors=(400, 404, 409),
+    errors=(404, 409),
 )
 @rbac.require_permission("content:write")
 async def update_content(request: Request, content_id: str) -> HTTPResponse:
