@@ -29,9 +29,8 @@ from sanic.response import BaseHTTPResponse
 from observability.metrics import RATE_LIMIT_DECISIONS
 from service.config import RateLimit, Settings
 from service.errors import ApiError, ErrorCode
-from service.rbac import bearer_token
+from service.rbac import access_claims, bearer_token
 from service.redis_client import RedisBreaker
-from service.security import decode_access_token
 
 logger = logging.getLogger("praxis.ratelimit")
 
@@ -150,7 +149,6 @@ class RateLimiter:
         self.policies = policies
         self.local = LocalLimiter()
         self._key_prefix = settings.redis_key_prefix + "ratelimit:"
-        self._jwt_secret = settings.jwt_secret
         self._breaker = breaker
         self._redis = redis
         # EVALSHA; redis-py loads the script and retries when the server answers NOSCRIPT.
@@ -185,11 +183,10 @@ class RateLimiter:
     def _user_id(self, request: Request) -> str | None:
         """The user of a valid access token, from its signature alone (no database). A bad token
         counts as anonymous here; the route answers 401 for it as usual."""
-        token = bearer_token(request)
-        if token is None:
+        if bearer_token(request) is None:
             return None
         try:
-            return str(decode_access_token(token, self._jwt_secret).user_id)
+            return str(access_claims(request).user_id)
         except ApiError:
             return None
 

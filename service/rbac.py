@@ -12,7 +12,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from service.errors import ApiError, ErrorCode
-from service.security import decode_access_token
+from service.security import AccessClaims, decode_access_token
 from service.sql import fetch_one
 
 PERMISSIONS: dict[str, str] = {
@@ -75,15 +75,26 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def load_principal(request: Request) -> Principal:
-    """Authenticate the bearer token and load the caller's roles; cached for the request."""
-    cached: Principal | None = getattr(request.ctx, "principal", None)
+def access_claims(request: Request) -> AccessClaims:
+    """The verified claims of the request's bearer token, decoded once per request (the rate
+    limiter reads the user from them before the route's guard does)."""
+    cached: AccessClaims | None = getattr(request.ctx, "access_claims", None)
     if cached is not None:
         return cached
     token = bearer_token(request)
     if token is None:
         raise ApiError(ErrorCode.AUTH_REQUIRED, "This endpoint needs a bearer access token.")
     claims = decode_access_token(token, request.app.ctx.settings.jwt_secret)
+    request.ctx.access_claims = claims
+    return claims
+
+
+async def load_principal(request: Request) -> Principal:
+    """Authenticate the bearer token and load the caller's roles; cached for the request."""
+    cached: Principal | None = getattr(request.ctx, "principal", None)
+    if cached is not None:
+        return cached
+    claims = access_claims(request)
     row = await fetch_one(_PRINCIPAL_SQL, [claims.user_id])
     if row is None:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
