@@ -41,11 +41,4 @@ def _keyset_of(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 async def stats(user_id: uuid.UUID) -> StatsOut:
     row = await queries.stats(user_id)
-    return StatsOut(
-        total_sessions=row["total_sessions"],
-        completed_sessions=row["completed_sessions"],
-        total_minutes=row["total_minutes"],
-        current_streak_days=row["current_streak_days"],
-        longest_streak_days=row["longest_streak_days"],
-        by_category=orjson.loads(row["by_category"]),
-    )
+    return StatsOut.model_validate(row | {"by_category": orjson.loads(row["by_category"])})

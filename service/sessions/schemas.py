@@ -159,17 +159,7 @@ def content_of(row: dict[str, Any]) -> SessionContentOut:
     )
 
 
-_SESSION_FIELDS = (
-    "id",
-    "status",
-    "progress",
-    "notes",
-    "score",
-    "started_at",
-    "ended_at",
-    "duration_seconds",
-    "updated_at",
-)
+_SESSION_FIELDS = tuple(name for name in SessionOut.model_fields if name != "content")
 
 
 def session_fields(row: dict[str, Any]) -> dict[str, Any]:
