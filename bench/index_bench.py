@@ -30,9 +30,9 @@ from typing import Any
 
 import asyncpg
 
-from service import db
 from service.content import queries as content_queries
 from service.history import queries as history_queries
+from service.infra import db
 from service.sessions import queries as session_queries
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from service.redis_client import LOCAL_REDIS_URL, redis_answers
+from service.infra.redis_client import LOCAL_REDIS_URL, redis_answers
 
 PATH = "/api/v1/users/me"
 HUGE_QUOTA = "100000000/hour"  # ~28 k/s per client: every request allowed, every one decided

@@ -10,17 +10,17 @@ from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
 from observability.metrics import DB_QUERIES_PER_REQUEST
-from service import db, redis_client
-from service.admin.routes import admin_bp
+from service.admin.content.routes import admin_content_bp
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
 from service.content.routes import content_bp
-from service.cors import configure_cors
-from service.errors import register_error_handlers
 from service.health.routes import health_bp, metrics_bp
 from service.history.routes import history_bp
-from service.ratelimit import install_rate_limiting
-from service.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.infra import db, redis_client
+from service.kit.cors import configure_cors
+from service.kit.errors import register_error_handlers
+from service.kit.ratelimit import install_rate_limiting
+from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
 from service.sessions.routes import sessions_bp
 
 logger = logging.getLogger("praxis.app")
@@ -48,7 +48,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
         content_bp,
         sessions_bp,
         history_bp,
-        admin_bp,
+        admin_content_bp,
         version=1,
         version_prefix="/api/v",
     )

@@ -17,9 +17,9 @@ import pytest
 from sanic import Sanic
 from sanic_testing.reusable import ReusableClient
 
-from service import db
 from service.app import create_app
 from service.config import Settings
+from service.infra import db
 from tests.factories import Factories
 from tests.processes import free_port
 
@@ -48,7 +48,7 @@ def _admin_url() -> str:
     """The local PostgreSQL server when one answers, else an embedded one (a fresh machine)."""
     if asyncio.run(db.server_answers(ADMIN_URL)):
         return ADMIN_URL
-    from service.embedded_pg import start_embedded_postgres
+    from service.dev.embedded_pg import start_embedded_postgres
 
     embedded = start_embedded_postgres(Path(".praxis/test-postgres"))
     return embedded.rsplit("/", 1)[0] + "/postgres"

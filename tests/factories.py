@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from service import rbac, security
+from service.kit import rbac, security
 from service.models import Content, PracticeSession, Role, Tag, User
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""service.cache.ReadCache against a real Redis: one round trip per hit, generation-based
+"""service.kit.cache.ReadCache against a real Redis: one round trip per hit, generation-based
 invalidation shared by workers, and an in-process fallback when Redis fails."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
 
-from service.cache import CachedBody, LocalCache, ReadCache, etag_matches
-from service.errors import ApiError, ErrorCode
-from service.redis_client import RedisBreaker, connect
+from service.infra.redis_client import RedisBreaker, connect
+from service.kit.cache import CachedBody, LocalCache, ReadCache, etag_matches
+from service.kit.errors import ApiError, ErrorCode
 from tests.conftest import REDIS_URL
 from tests.content.support import DEAD_REDIS_URL, CacheCounts
 

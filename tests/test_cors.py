@@ -10,7 +10,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, text
 
 from service.config import Settings
-from service.cors import ALLOWED_REQUEST_HEADERS
+from service.kit.cors import ALLOWED_REQUEST_HEADERS
 from tests.conftest import Api, serving, serving_variant, variant_app
 
 APP_ORIGIN = "https://app.example.com"

@@ -1,7 +1,7 @@
 """Embedded PostgreSQL: real servers in pytest's temporary directories, no mocks.
 
 pytest's temporary directories sit under a 0700 directory, which is what makes running as root
-hard (see service/embedded_pg.py), so these tests exercise that case whenever they run as root.
+hard (see service/dev/embedded_pg.py), so these tests exercise that case whenever they run as root.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from service.embedded_pg import (
+from service.dev.embedded_pg import (
     STRATEGY_ENV,
     EmbeddedPostgresError,
     start_embedded_postgres,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from service.errors import ErrorCode
+from service.kit.errors import ErrorCode
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 ERRORS_DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"

@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 import pytest
 
-from service import rbac
+from service.kit import rbac
 
 INDEX_MIGRATION = 2
 
@@ -49,7 +49,7 @@ def index_names(url):
 
 
 def migrations(action, url, *args):
-    """Run a migration function of service.db in a process of its own: Aerich initialises and
+    """Run a migration function of service.infra.db in a process of its own: Aerich initialises and
     closes Tortoise's process-global connections, which the served test app is using."""
     code = (
         "import asyncio, json, sys; from service import db; "

@@ -8,8 +8,9 @@ import random
 import asyncpg
 import pytest
 
-from service import db, security
-from service.seed import _insert_content, _insert_sessions, _insert_users
+from service.infra import db
+from service.kit import security
+from service.ops.seed import _insert_content, _insert_sessions, _insert_users
 
 USERS, CONTENT, SESSIONS = 400, 5000, 40_000
 

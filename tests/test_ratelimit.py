@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
-from service import security
-from service.ratelimit import LocalLimiter, Policies, Policy, RateLimiter
+from service.kit import security
+from service.kit.ratelimit import LocalLimiter, Policies, Policy, RateLimiter
 from tests.conftest import Api, Server, serving_variant
 
 ME = "/api/v1/users/me"

@@ -6,7 +6,7 @@ import signal
 import httpx
 import pytest
 
-from service.embedded_pg import start_embedded_postgres, stop_embedded_postgres
+from service.dev.embedded_pg import start_embedded_postgres, stop_embedded_postgres
 from tests.processes import STOP_TIMEOUT_SECONDS, free_port, praxis_serve
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 
-from service import rbac
 from service.auth import service
 from service.auth.schemas import (
     LoginRequest,
@@ -13,8 +12,9 @@ from service.auth.schemas import (
     TokenPair,
     UserOut,
 )
-from service.openapi_docs import documented
-from service.web import json_response, parse_body
+from service.kit import rbac
+from service.kit.openapi_docs import documented
+from service.kit.web import json_response, parse_body
 
 auth_bp = Blueprint("auth", url_prefix="/auth")
 users_bp = Blueprint("users", url_prefix="/users")

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from service import rbac, security
 from service.auth import queries
 from service.auth.schemas import LoginRequest, MeOut, RegisterRequest, TokenPair, UserOut
 from service.config import Settings
-from service.errors import ApiError, ErrorCode
+from service.kit import rbac, security
+from service.kit.errors import ApiError, ErrorCode
 from service.models import User
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.sql import SqlBuilder, fetch_all
+from service.infra.sql import SqlBuilder, fetch_all
 
 
 def tag_names_sql(alias: str) -> str:

@@ -3,11 +3,11 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from service.cache import cached_response
 from service.content import service
 from service.content.schemas import ContentDetailOut, ContentListQuery, ContentPage, TagsOut
-from service.openapi_docs import documented, query_parameters
-from service.web import parse_query
+from service.kit.cache import cached_response
+from service.kit.openapi_docs import documented, query_parameters
+from service.kit.web import parse_query
 
 content_bp = Blueprint("content")
 

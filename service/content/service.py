@@ -10,7 +10,6 @@ from typing import Any
 
 from sanic import Sanic
 
-from service.cache import CachedBody, ReadCache, read_cache
 from service.content import queries
 from service.content.queries import ContentFilters, ListPosition
 from service.content.schemas import (
@@ -22,8 +21,9 @@ from service.content.schemas import (
     TagsOut,
     is_slug,
 )
-from service.errors import ApiError, ErrorCode
-from service.pagination import bad_cursor, cursor_id, cursor_time, decode_cursor, paginate
+from service.kit.cache import CachedBody, ReadCache, read_cache
+from service.kit.errors import ApiError, ErrorCode
+from service.kit.pagination import bad_cursor, cursor_id, cursor_time, decode_cursor, paginate
 
 CACHE_NAMESPACE = "content"
 # ts_rank is a small non-negative real; a cursor claiming anything else was not issued here.

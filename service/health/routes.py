@@ -9,8 +9,8 @@ from sanic.response import HTTPResponse, raw
 from observability.metrics import exposition
 from service.health import service
 from service.health.schemas import HealthOut
-from service.openapi_docs import documented
-from service.web import json_response
+from service.kit.openapi_docs import documented
+from service.kit.web import json_response
 
 HEALTH_CONTENT_TYPE = "application/health+json"
 NO_STORE = {"Cache-Control": "no-store"}

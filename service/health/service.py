@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import db
+from service.infra import db
 
 CHECK_TIMEOUT_SECONDS = 1.0
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.infra.sql import fetch_all, fetch_one
 from service.sessions.queries import SESSION_COLUMNS
-from service.sql import fetch_all, fetch_one
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from service import rbac
 from service.history import service
 from service.history.schemas import HistoryPage, HistoryQuery, StatsOut
-from service.openapi_docs import documented
-from service.web import json_response, parse_query
+from service.kit import rbac
+from service.kit.openapi_docs import documented
+from service.kit.web import json_response, parse_query
 
 history_bp = Blueprint("history", url_prefix="/history")
 

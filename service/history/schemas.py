@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from service.kit.pagination import Page, PageQuery
 from service.models import SessionStatus
-from service.pagination import Page, PageQuery
 from service.sessions.schemas import (
     SESSION_EXAMPLE,
     SessionContentOut,

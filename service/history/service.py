@@ -9,7 +9,7 @@ import orjson
 
 from service.history import queries
 from service.history.schemas import HistoryItemOut, HistoryPage, HistoryQuery, StatsOut
-from service.pagination import cursor_id, cursor_time, decode_cursor, paginate
+from service.kit.pagination import cursor_id, cursor_time, decode_cursor, paginate
 
 
 async def history(user_id: uuid.UUID, query: HistoryQuery) -> HistoryPage:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from service.sql import fetch_all, fetch_one
+from service.infra.sql import fetch_all, fetch_one
 
 # A session row joined with its content; every session query answers these columns.
 SESSION_COLUMNS = """

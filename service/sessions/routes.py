@@ -6,9 +6,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
-from service import rbac
-from service.errors import validation_error
-from service.openapi_docs import documented
+from service.kit import rbac
+from service.kit.errors import validation_error
+from service.kit.openapi_docs import documented
+from service.kit.web import json_response, parse_body, parse_uuid
 from service.sessions import service
 from service.sessions.schemas import (
     IDEMPOTENCY_KEY_HEADER,
@@ -20,7 +21,6 @@ from service.sessions.schemas import (
     StartSessionRequest,
     UpdateSessionRequest,
 )
-from service.web import json_response, parse_body, parse_uuid
 
 sessions_bp = Blueprint("sessions", url_prefix="/sessions")
 

@@ -31,7 +31,7 @@ import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from service.errors import ApiError, ErrorCode
+from service.kit.errors import ApiError, ErrorCode
 from service.sessions import queries
 from service.sessions.schemas import (
     ACTIVE_SESSION_LIMIT,

@@ -9,7 +9,7 @@ import httpx
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from service.redis_client import connect
+from service.infra.redis_client import connect
 from tests.conftest import Server
 
 CONTENT = "/api/v1/content"

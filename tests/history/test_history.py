@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
+from service.kit.pagination import encode_cursor
 from service.models import SessionEvent
-from service.pagination import encode_cursor
 from tests.conftest import queries_issued
 from tests.sessions.helpers import assert_problem
 

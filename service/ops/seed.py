@@ -12,8 +12,9 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
-from service import db, rbac, security
 from service.config import Settings
+from service.infra import db
+from service.kit import rbac, security
 
 EXIT_OK = 0
 BATCH_ROWS = 50_000

@@ -7,10 +7,11 @@ import logging
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from service import db, rbac, redis_client, security
-from service.admin.audit import record_audit
+from service.admin.audit.queries import record_audit
 from service.auth.schemas import RegisterRequest
 from service.config import Settings
+from service.infra import db, redis_client
+from service.kit import rbac, security
 from service.models import Role, User
 
 logger = logging.getLogger("praxis.admin")

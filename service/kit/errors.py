@@ -22,7 +22,7 @@ from sanic.log import logger
 from sanic.response import HTTPResponse, json
 from tortoise.exceptions import DBConnectionError
 
-from service.request_ids import ensure_request_id
+from service.kit.request_ids import ensure_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 _OUTAGE_ERRORS = (

@@ -3,9 +3,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 
-from service import rbac
-from service.admin import content_service
-from service.admin.content_schemas import (
+from service.admin.content import service as content_service
+from service.admin.content.schemas import (
     AdminContentOut,
     AdminContentPage,
     AdminContentQuery,
@@ -13,10 +12,11 @@ from service.admin.content_schemas import (
     ContentUpdate,
 )
 from service.content.service import content_cache
-from service.openapi_docs import documented, query_parameters
-from service.web import json_response, parse_body, parse_query, parse_uuid
+from service.kit import rbac
+from service.kit.openapi_docs import documented, query_parameters
+from service.kit.web import json_response, parse_body, parse_query, parse_uuid
 
-admin_bp = Blueprint("admin", url_prefix="/admin")
+admin_content_bp = Blueprint("admin_content", url_prefix="/admin")
 
 CONTENT_TAG = "Admin: content"
 
@@ -29,7 +29,7 @@ def _write_context(request: Request) -> content_service.WriteContext:
     )
 
 
-@admin_bp.get("/content")
+@admin_content_bp.get("/content")
 @documented(
     "Content of any status, newest created first",
     CONTENT_TAG,
@@ -43,7 +43,7 @@ async def list_content(request: Request) -> HTTPResponse:
     return json_response(await content_service.list_content(query))
 
 
-@admin_bp.post("/content")
+@admin_content_bp.post("/content")
 @documented(
     "Create a content item (as a draft)",
     CONTENT_TAG,
@@ -59,7 +59,7 @@ async def create_content(request: Request) -> HTTPResponse:
     return json_response(created, status=201, headers={"Location": location})
 
 
-@admin_bp.get("/content/<content_id:str>")
+@admin_content_bp.get("/content/<content_id:str>")
 @documented(
     "A content item of any status", CONTENT_TAG, responses={200: AdminContentOut}, errors=(404,)
 )
@@ -68,7 +68,7 @@ async def get_content(_: Request, content_id: str) -> HTTPResponse:
     return json_response(await content_service.get_content(parse_uuid(content_id)))
 
 
-@admin_bp.patch("/content/<content_id:str>")
+@admin_content_bp.patch("/content/<content_id:str>")
 @documented(
     "Change some fields of a content item; tags, when sent, replace its tags",
     CONTENT_TAG,
@@ -85,7 +85,7 @@ async def update_content(request: Request, content_id: str) -> HTTPResponse:
     )
 
 
-@admin_bp.delete("/content/<content_id:str>")
+@admin_content_bp.delete("/content/<content_id:str>")
 @documented(
     "Delete a content item no practice session refers to (else 409 CONTENT_IN_USE)",
     CONTENT_TAG,
@@ -98,7 +98,7 @@ async def delete_content(request: Request, content_id: str) -> HTTPResponse:
     return empty()
 
 
-@admin_bp.post("/content/<content_id:str>/publish")
+@admin_content_bp.post("/content/<content_id:str>/publish")
 @documented(
     "Publish a content item (an already published one keeps its published_at)",
     CONTENT_TAG,
@@ -111,7 +111,7 @@ async def publish_content(request: Request, content_id: str) -> HTTPResponse:
     return json_response(await content_service.publish(item_id, _write_context(request)))
 
 
-@admin_bp.post("/content/<content_id:str>/unpublish")
+@admin_content_bp.post("/content/<content_id:str>/unpublish")
 @documented(
     "Unpublish a content item: back to draft, hidden from the public",
     CONTENT_TAG,

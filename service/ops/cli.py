@@ -102,14 +102,14 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
     resolved = asyncio.run(_prepare_database_and_redis(settings))
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = resolved
     _prepare_metrics_dir(Path(settings.data_dir) / "metrics")
-    from service.server import run_server
+    from service.ops.server import run_server
 
     run_server(Settings())
     return EXIT_OK
 
 
 async def _prepare_database_and_redis(settings: Settings) -> tuple[str, str]:
-    from service import db, redis_client
+    from service.infra import db, redis_client
 
     database = await db.resolve_database(settings)
     logger.info("database: %s (%s)", _redact(database.url), database.reason)
@@ -141,13 +141,13 @@ def _redact(url: str) -> str:
 
 
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:
-    from service import admin_tasks
+    from service.ops import admin_tasks
 
     return asyncio.run(admin_tasks.migrate(settings))
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from service import seed
+    from service.ops import seed
 
     if not args.demo and not (args.users or args.content or args.sessions):
         raise CliError("say what to seed: --demo, or --users/--content/--sessions N")
@@ -157,8 +157,8 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _create_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from service import admin_tasks
     from service.auth.schemas import RegisterRequest
+    from service.ops import admin_tasks
 
     password = args.password or os.environ.get("PRAXIS_ADMIN_PASSWORD") or _prompt_password()
     try:
@@ -185,6 +185,6 @@ def _prompt_password() -> str:
 
 
 def _check(_: argparse.Namespace, settings: Settings) -> int:
-    from service import admin_tasks
+    from service.ops import admin_tasks
 
     return asyncio.run(admin_tasks.check(settings))

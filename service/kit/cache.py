@@ -40,8 +40,8 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, empty, raw
 
 from observability.metrics import CACHE_REQUESTS
-from service.redis_client import RedisBreaker
-from service.web import JSON_CONTENT_TYPE
+from service.infra.redis_client import RedisBreaker
+from service.kit.web import JSON_CONTENT_TYPE
 
 logger = logging.getLogger("praxis.cache")
 

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.errors import ApiError, validation_error
+from service.kit.errors import ApiError, validation_error
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")

@@ -11,9 +11,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from service.errors import ApiError, ErrorCode
-from service.security import AccessClaims, decode_access_token
-from service.sql import fetch_one
+from service.infra.sql import fetch_one
+from service.kit.errors import ApiError, ErrorCode
+from service.kit.security import AccessClaims, decode_access_token
 
 PERMISSIONS: dict[str, str] = {
     "content:read": "Read content in any status",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sanic import Request
 from sanic.response import HTTPResponse, raw
 
-from service.errors import ApiError, ErrorCode, from_pydantic
+from service.kit.errors import ApiError, ErrorCode, from_pydantic
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

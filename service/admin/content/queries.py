@@ -11,8 +11,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.content.queries import newest_page_with_tags, tag_names_sql
+from service.infra.sql import SqlBuilder, fetch_all
 from service.models import Content, ContentStatus
-from service.sql import SqlBuilder, fetch_all
 
 ITEM_COLUMNS = (
     "c.id, c.slug, c.title, c.summary, c.kind, c.category, c.difficulty, c.duration_minutes, "

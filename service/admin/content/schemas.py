@@ -17,8 +17,8 @@ from service.content.schemas import (
     TagList,
     no_nul,
 )
+from service.kit.pagination import Page
 from service.models import ContentKind, ContentStatus, Difficulty
-from service.pagination import Page
 
 MAX_DURATION_MINUTES = 24 * 60
 MAX_BODY_CHARACTERS = 200_000

@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from service import db
+from service.infra import db
 
 
 async def fetch_all(

@@ -15,10 +15,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from service.admin import content_queries as queries
-from service.admin.audit import record_audit
-from service.admin.content_queries import CreatedPosition
-from service.admin.content_schemas import (
+from service.admin.audit.queries import record_audit
+from service.admin.content import queries
+from service.admin.content.queries import CreatedPosition
+from service.admin.content.schemas import (
     AdminContentItemOut,
     AdminContentOut,
     AdminContentPage,
@@ -26,10 +26,10 @@ from service.admin.content_schemas import (
     ContentCreate,
     ContentUpdate,
 )
-from service.cache import ReadCache
 from service.content.schemas import SLUG_MAX_LENGTH
-from service.errors import ApiError, ErrorCode
-from service.pagination import cursor_id, cursor_time, decode_cursor, paginate
+from service.kit.cache import ReadCache
+from service.kit.errors import ApiError, ErrorCode
+from service.kit.pagination import cursor_id, cursor_time, decode_cursor, paginate
 
 TARGET_TYPE = "content"
 # Room for a "-<n>" suffix when a derived slug is taken.

@@ -12,7 +12,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from service.errors import ApiError, ErrorCode
+from service.kit.errors import ApiError, ErrorCode
 
 JWT_ALGORITHM = "HS256"
 # An explicit allow-list: a token naming any other algorithm (including "none") is refused.
