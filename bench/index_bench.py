@@ -68,7 +68,7 @@ def praxis(*args: str) -> None:
 def run_db_function(name: str, *args: int) -> None:
     """Aerich opens and closes Tortoise's global connections: run it in a process of its own."""
     code = (
-        "import asyncio, sys; from service import db; "
+        "import asyncio, sys; from service.infra import db; "
         f"asyncio.run(db.{name}(sys.argv[1], *map(int, sys.argv[2:])))"
     )
     subprocess.run([sys.executable, "-c", code, database_url(), *map(str, args)], check=True)

@@ -52,7 +52,7 @@ def migrations(action, url, *args):
     """Run a migration function of service.infra.db in a process of its own: Aerich initialises and
     closes Tortoise's process-global connections, which the served test app is using."""
     code = (
-        "import asyncio, json, sys; from service import db; "
+        "import asyncio, json, sys; from service.infra import db; "
         f"print(json.dumps(asyncio.run(db.{action}(*sys.argv[1:2], *map(int, sys.argv[2:])))))"
     )
     result = subprocess.run(
