@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from sanic import Blueprint, Request, Sanic
+from sanic import Blueprint, Sanic
 from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
 from observability.metrics import DB_QUERIES_PER_REQUEST
 from service.admin.content.routes import admin_content_bp
+from service.app_context import AppContext, PraxisApp, PraxisRequest
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
 from service.content.routes import content_bp
@@ -20,6 +20,7 @@ from service.infra import db, redis_client
 from service.kit.cors import configure_cors
 from service.kit.errors import register_error_handlers
 from service.kit.ratelimit import install_rate_limiting
+from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
 from service.sessions.routes import sessions_bp
 
@@ -32,11 +33,13 @@ UNMEASURED_ROUTES = ("/health", "/metrics")
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
-def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
-    app: Sanic[Any, Any] = Sanic(name)
-    app.ctx.settings = settings
+def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
+    app: PraxisApp = Sanic(name, ctx=AppContext(settings))
     _configure(app, settings)
+    # Dependencies are injected after the request middleware, so the rate limiter runs first.
+    app.config.INJECTION_SIGNAL = "http.handler.before"
     Extend(app)
+    app.ext.add_dependency(Principal, inject_principal)
     _describe_api(app)
     register_error_handlers(app)
     _register_listeners(app)
@@ -58,7 +61,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
     return app
 
 
-def _configure(app: Sanic[Any, Any], settings: Settings) -> None:
+def _configure(app: PraxisApp, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -70,7 +73,7 @@ def _configure(app: Sanic[Any, Any], settings: Settings) -> None:
     app.config.HTTP_AUTO_TRACE = False
 
 
-def _describe_api(app: Sanic[Any, Any]) -> None:
+def _describe_api(app: PraxisApp) -> None:
     app.ext.openapi.describe(
         "Praxis API",
         version="1",
@@ -80,38 +83,37 @@ def _describe_api(app: Sanic[Any, Any]) -> None:
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
 
 
-def _register_listeners(app: Sanic[Any, Any]) -> None:
+def _register_listeners(app: PraxisApp) -> None:
     @app.before_server_start
-    async def open_resources(app: Sanic[Any, Any]) -> None:
-        settings: Settings = app.ctx.settings
+    async def open_resources(app: PraxisApp) -> None:
+        settings = app.ctx.settings
         db.install_query_counter()
         database = await db.resolve_database(settings)
         await db.init_orm(database.url)
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
-        app.ctx.redis_breaker = redis_client.RedisBreaker()
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)
 
     @app.before_server_stop
-    async def start_draining(app: Sanic[Any, Any]) -> None:
+    async def start_draining(app: PraxisApp) -> None:
         # From now on readiness fails, so a load balancer stops routing here while the requests
         # already accepted finish (within GRACEFUL_SHUTDOWN_TIMEOUT).
         app.ctx.draining = True
 
     @app.after_server_stop
-    async def close_resources(app: Sanic[Any, Any]) -> None:
+    async def close_resources(app: PraxisApp) -> None:
         if app.ctx.redis is not None:
             await app.ctx.redis.aclose()
         await db.close_orm()
 
 
-def _register_middleware(app: Sanic[Any, Any]) -> None:
-    async def begin_request(request: Request) -> None:
+def _register_middleware(app: PraxisApp) -> None:
+    async def begin_request(request: PraxisRequest) -> None:
         request.ctx.request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.ctx.query_counter = db.start_counting_queries()
 
-    async def finish_request(request: Request, response: BaseHTTPResponse) -> None:
+    async def finish_request(request: PraxisRequest, response: BaseHTTPResponse) -> None:
         response.headers[REQUEST_ID_HEADER] = ensure_request_id(request)
         counter = getattr(request.ctx, "query_counter", None)
         route = route_template(request)
@@ -123,7 +125,7 @@ def _register_middleware(app: Sanic[Any, Any]) -> None:
     app.register_middleware(finish_request, "response", priority=100)
 
 
-def route_template(request: Request) -> str | None:
+def route_template(request: PraxisRequest) -> str | None:
     """The matched route's template (``/api/v1/sessions/<id>``), never the raw path."""
     route = request.route
     if route is None:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse, empty
 
+from service.app_context import PraxisRequest
 from service.auth import service
 from service.auth.schemas import (
     LoginRequest,
@@ -14,6 +15,7 @@ from service.auth.schemas import (
 )
 from service.kit import rbac
 from service.kit.openapi_docs import documented
+from service.kit.rbac import Principal
 from service.kit.web import json_response, parse_body
 
 auth_bp = Blueprint("auth", url_prefix="/auth")
@@ -28,7 +30,7 @@ users_bp = Blueprint("users", url_prefix="/users")
     responses={201: UserOut},
     errors=(409,),
 )
-async def register(request: Request) -> HTTPResponse:
+async def register(request: PraxisRequest) -> HTTPResponse:
     user = await service.register(parse_body(request, RegisterRequest))
     return json_response(user, status=201)
 
@@ -41,7 +43,7 @@ async def register(request: Request) -> HTTPResponse:
     responses={200: TokenPair},
     errors=(401, 403),
 )
-async def login(request: Request) -> HTTPResponse:
+async def login(request: PraxisRequest) -> HTTPResponse:
     pair = await service.login(parse_body(request, LoginRequest), request.app.ctx.settings)
     return json_response(pair)
 
@@ -54,7 +56,7 @@ async def login(request: Request) -> HTTPResponse:
     responses={200: TokenPair},
     errors=(401,),
 )
-async def refresh(request: Request) -> HTTPResponse:
+async def refresh(request: PraxisRequest) -> HTTPResponse:
     data = parse_body(request, RefreshRequest)
     return json_response(await service.refresh(data.refresh_token, request.app.ctx.settings))
 
@@ -62,14 +64,14 @@ async def refresh(request: Request) -> HTTPResponse:
 @auth_bp.post("/logout")
 @documented("Revoke the refresh token's login", "Auth", body=RefreshRequest, responses={204: None})
 @rbac.authenticated
-async def logout(request: Request) -> HTTPResponse:
+async def logout(request: PraxisRequest, principal: Principal) -> HTTPResponse:
     data = parse_body(request, RefreshRequest)
-    await service.logout(data.refresh_token, rbac.current_principal(request))
+    await service.logout(data.refresh_token, principal)
     return empty()
 
 
 @users_bp.get("/me")
 @documented("The caller, with roles and expanded permissions", "Auth", responses={200: MeOut})
 @rbac.authenticated
-async def me(request: Request) -> HTTPResponse:
-    return json_response(await service.me(rbac.current_principal(request)))
+async def me(_: PraxisRequest, principal: Principal) -> HTTPResponse:
+    return json_response(await service.me(principal))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse
 
+from service.app_context import PraxisRequest
 from service.content import service
 from service.content.schemas import ContentDetailOut, ContentListQuery, ContentPage, TagsOut
 from service.kit.cache import cached_response
@@ -20,7 +21,7 @@ content_bp = Blueprint("content")
     errors=(422,),
 )
 @query_parameters(ContentListQuery)
-async def list_content(request: Request) -> HTTPResponse:
+async def list_content(request: PraxisRequest) -> HTTPResponse:
     query = parse_query(request, ContentListQuery)
     cache = service.content_cache(request.app)
     return cached_response(request, await service.list_content(cache, query))
@@ -33,7 +34,7 @@ async def list_content(request: Request) -> HTTPResponse:
     responses={200: ContentDetailOut, 304: None},
     errors=(404,),
 )
-async def get_content(request: Request, slug: str) -> HTTPResponse:
+async def get_content(request: PraxisRequest, slug: str) -> HTTPResponse:
     cache = service.content_cache(request.app)
     return cached_response(request, await service.content_detail(cache, slug))
 
@@ -44,6 +45,6 @@ async def get_content(request: Request, slug: str) -> HTTPResponse:
     "Content",
     responses={200: TagsOut, 304: None},
 )
-async def list_tags(request: Request) -> HTTPResponse:
+async def list_tags(request: PraxisRequest) -> HTTPResponse:
     cache = service.content_cache(request.app)
     return cached_response(request, await service.tag_counts(cache))

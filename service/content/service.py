@@ -8,8 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sanic import Sanic
-
+from service.app_context import PraxisApp
 from service.content import queries
 from service.content.queries import ContentFilters, ListPosition
 from service.content.schemas import (
@@ -30,11 +29,11 @@ CACHE_NAMESPACE = "content"
 MAX_RANK = 1e6
 
 
-def content_cache(app: Sanic[Any, Any]) -> ReadCache:
+def content_cache(app: PraxisApp) -> ReadCache:
     return read_cache(app, CACHE_NAMESPACE)
 
 
-async def invalidate_content_cache(app: Sanic[Any, Any]) -> None:
+async def invalidate_content_cache(app: PraxisApp) -> None:
     """Call after a content write commits: the next read of any list, item or tag count is fresh."""
     await content_cache(app).invalidate()
 

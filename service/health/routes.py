@@ -3,10 +3,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse, raw
 
 from observability.metrics import exposition
+from service.app_context import PraxisRequest
 from service.health import service
 from service.health.schemas import HealthOut
 from service.kit.openapi_docs import documented
@@ -33,7 +34,7 @@ def _health(body: dict[str, Any], status: int = 200) -> HTTPResponse:
     rate_limited=False,
     media_type=HEALTH_CONTENT_TYPE,
 )
-async def liveness(_: Request) -> HTTPResponse:
+async def liveness(_: PraxisRequest) -> HTTPResponse:
     return _health({"status": "pass", "description": "praxis liveness"})
 
 
@@ -45,8 +46,8 @@ async def liveness(_: Request) -> HTTPResponse:
     rate_limited=False,
     media_type=HEALTH_CONTENT_TYPE,
 )
-async def readiness(request: Request) -> HTTPResponse:
-    if getattr(request.app.ctx, "draining", False):
+async def readiness(request: PraxisRequest) -> HTTPResponse:
+    if request.app.ctx.draining:
         return _health({"status": "fail", "output": "shutting down", "checks": {}}, status=503)
     database, redis = await asyncio.gather(
         service.check_database(), service.check_redis(request.app.ctx.redis)
@@ -69,6 +70,6 @@ async def readiness(request: Request) -> HTTPResponse:
     responses={200: None},
     rate_limited=False,
 )
-async def metrics(_: Request) -> HTTPResponse:
+async def metrics(_: PraxisRequest) -> HTTPResponse:
     body, content_type = exposition()
     return raw(body, content_type=content_type, headers=NO_STORE)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
+from service.app_context import PraxisRequest
 from service.history import service
 from service.history.schemas import HistoryPage, HistoryQuery, StatsOut
 from service.kit import rbac
 from service.kit.openapi_docs import documented
+from service.kit.rbac import Principal
 from service.kit.web import json_response, parse_query
 
 history_bp = Blueprint("history", url_prefix="/history")
@@ -34,9 +36,8 @@ TAG = "History"
 @openapi.parameter("limit", int, "query", description="1–100, default 20")
 @openapi.parameter("cursor", str, "query", description="next_cursor of the previous page")
 @rbac.authenticated
-async def history(request: Request) -> HTTPResponse:
+async def history(request: PraxisRequest, principal: Principal) -> HTTPResponse:
     query = parse_query(request, HistoryQuery)
-    principal = rbac.current_principal(request)
     return json_response(await service.history(principal.user_id, query))
 
 
@@ -47,6 +48,5 @@ async def history(request: Request) -> HTTPResponse:
     responses={200: StatsOut},
 )
 @rbac.authenticated
-async def stats(request: Request) -> HTTPResponse:
-    principal = rbac.current_principal(request)
+async def stats(_: PraxisRequest, principal: Principal) -> HTTPResponse:
     return json_response(await service.stats(principal.user_id))

@@ -30,16 +30,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cached_property
-from types import SimpleNamespace
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
-from sanic import Request, Sanic
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 from sanic.response import HTTPResponse, empty, raw
 
 from observability.metrics import CACHE_REQUESTS
+from service.app_context import AppContext, PraxisApp, PraxisRequest
 from service.infra.redis_client import RedisBreaker
 from service.kit.web import JSON_CONTENT_TYPE
 
@@ -82,24 +80,19 @@ return redis.call('INCR', KEYS[1])
 
 
 @dataclass(frozen=True)
-class LuaScript:
-    """A script run by its SHA (EVALSHA: the text crosses the wire only after a server restart)."""
+class CacheScripts:
+    """The two scripts registered with one client (redis-py's ``register_script``: EVALSHA, the
+    text crosses the wire only after a server restart)."""
 
-    text: str
+    client: Redis
+    lookup: AsyncScript
+    bump: AsyncScript
 
-    @cached_property
-    def sha(self) -> str:
-        return hashlib.sha1(self.text.encode(), usedforsecurity=False).hexdigest()
-
-    async def run(self, redis: Redis, keys: list[str], args: list[str]) -> Any:
-        try:
-            return await redis.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await redis.eval(self.text, len(keys), *keys, *args)
-
-
-LOOKUP = LuaScript(LOOKUP_SCRIPT)
-BUMP = LuaScript(BUMP_SCRIPT)
+    @classmethod
+    def of(cls, client: Redis) -> CacheScripts:
+        return cls(
+            client, client.register_script(LOOKUP_SCRIPT), client.register_script(BUMP_SCRIPT)
+        )
 
 
 @dataclass(frozen=True)
@@ -151,13 +144,12 @@ class ReadCache:
 
     def __init__(
         self,
-        resources: SimpleNamespace,
+        resources: AppContext,
         namespace: str,
         local_max_entries: int = LOCAL_MAX_ENTRIES,
     ) -> None:
-        # ``resources`` is the app's ctx: ``settings``, ``redis`` (None without Redis) and
-        # ``redis_breaker``. Redis and the breaker are read from it on each call, never captured:
-        # the client is created when the server starts, after the cache may have been built.
+        # Redis and the breaker are read from the app's ctx on each call, never captured: the
+        # client is created when the server starts, after the cache may have been built.
         self._resources = resources
         settings = resources.settings
         self.ttl_seconds: int = settings.cache_ttl_seconds
@@ -170,16 +162,20 @@ class ReadCache:
         # Writes whose INCR did not reach Redis; the next successful call INCRs for them.
         self._unsent_invalidations = 0
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._registered: CacheScripts | None = None
 
     @property
     def _redis(self) -> Redis | None:
-        redis: Redis | None = getattr(self._resources, "redis", None)
-        return redis
+        return self._resources.redis
 
     @property
     def _breaker(self) -> RedisBreaker:
-        breaker: RedisBreaker = self._resources.redis_breaker
-        return breaker
+        return self._resources.redis_breaker
+
+    def _scripts(self, redis: Redis) -> CacheScripts:
+        if self._registered is None or self._registered.client is not redis:
+            self._registered = CacheScripts.of(redis)
+        return self._registered
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[bytes]]) -> CachedBody:
         """The cached body under ``key``, else ``load()``'s, stored for the next reader."""
@@ -201,7 +197,7 @@ class ReadCache:
             return
         covered = self._unsent_invalidations  # those committed before this INCR is sent
         try:
-            await BUMP.run(redis, [self.generation_key], [])
+            await self._scripts(redis).bump(keys=[self.generation_key], client=redis)
         except REDIS_FAILURES as exc:
             self._redis_failed("invalidate", exc)
             self._unsent_invalidations += 1
@@ -225,8 +221,8 @@ class ReadCache:
         covered = self._unsent_invalidations
         bump = "1" if covered else "0"
         try:
-            generation, body = await LOOKUP.run(
-                redis, [self.generation_key], [self._entry_prefix, ":" + key, bump]
+            generation, body = await self._scripts(redis).lookup(
+                keys=[self.generation_key], args=[self._entry_prefix, ":" + key, bump], client=redis
             )
         except REDIS_FAILURES as exc:
             CACHE_REQUESTS.labels(cache="redis", result="error").inc()
@@ -321,12 +317,9 @@ class ReadCache:
             flight.exception()  # retrieved here too, so a failure nobody awaited is not logged
 
 
-def read_cache(app: Sanic[Any, Any], namespace: str) -> ReadCache:
+def read_cache(app: PraxisApp, namespace: str) -> ReadCache:
     """The worker's cache of ``namespace``, created on first use."""
-    caches: dict[str, ReadCache] | None = getattr(app.ctx, "read_caches", None)
-    if caches is None:
-        caches = {}
-        app.ctx.read_caches = caches
+    caches = app.ctx.read_caches
     if namespace not in caches:
         caches[namespace] = ReadCache(app.ctx, namespace)
     return caches[namespace]
@@ -345,7 +338,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-def cached_response(request: Request, cached: CachedBody) -> HTTPResponse:
+def cached_response(request: PraxisRequest, cached: CachedBody) -> HTTPResponse:
     """200 with the body, or 304 with no body when the client already holds this version."""
     headers = {"ETag": cached.etag, "Cache-Control": CACHE_CONTROL}
     if etag_matches(request.headers.get("if-none-match"), cached.etag):

@@ -4,11 +4,9 @@ the browser keeps the response from the script. Empty: no cross-origin access.""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
+from service.app_context import PraxisApp, PraxisRequest
 from service.config import Settings
 
 ALLOWED_REQUEST_HEADERS = (
@@ -27,7 +25,7 @@ BEFORE_SANIC_EXT = -10
 AFTER_SANIC_EXT = 10
 
 
-def configure_cors(app: Sanic[Any, Any], settings: Settings) -> None:
+def configure_cors(app: PraxisApp, settings: Settings) -> None:
     """Set sanic-ext's CORS configuration; call before ``Extend(app)``, which reads it."""
     app.config.CORS = True
     # Joined back into sanic-ext's format: exact origins, or "*" (refused in production), which
@@ -45,16 +43,16 @@ def configure_cors(app: Sanic[Any, Any], settings: Settings) -> None:
         _vary_on_origin(app)
 
 
-def _vary_on_origin(app: Sanic[Any, Any]) -> None:
+def _vary_on_origin(app: PraxisApp) -> None:
     """Every response says ``Vary: Origin`` once some origin is allowed: whether the CORS headers
     are there depends on the Origin, so a shared cache must not serve one origin's copy to
     another. sanic-ext sets ``Vary: origin`` only with an allowed origin, and overwrites any Vary
     the handler set; these two keep the handler's values and add Origin to every response."""
 
-    async def set_aside_vary(request: Request, response: BaseHTTPResponse) -> None:
+    async def set_aside_vary(request: PraxisRequest, response: BaseHTTPResponse) -> None:
         request.ctx.vary_before_cors = response.headers.getall("vary", [])
 
-    async def vary_on_origin(request: Request, response: BaseHTTPResponse) -> None:
+    async def vary_on_origin(request: PraxisRequest, response: BaseHTTPResponse) -> None:
         earlier: list[str] = getattr(request.ctx, "vary_before_cors", [])
         response.headers["Vary"] = _merge_vary([*earlier, "Origin"])
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 from pydantic import ValidationError
-from sanic import Request, Sanic
 from sanic.exceptions import (
     BadRequest,
     MethodNotAllowed,
@@ -22,6 +21,7 @@ from sanic.log import logger
 from sanic.response import HTTPResponse, json
 from tortoise.exceptions import DBConnectionError
 
+from service.app_context import PraxisApp, PraxisRequest
 from service.kit.request_ids import ensure_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -123,7 +123,7 @@ def from_pydantic(exc: ValidationError, prefix: str = "") -> ApiError:
     return ApiError(ErrorCode.VALIDATION_FAILED, "The request is not valid.", errors=errors)
 
 
-def problem_response(request: Request | None, error: ApiError) -> HTTPResponse:
+def problem_response(request: PraxisRequest | None, error: ApiError) -> HTTPResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + error.code.name.lower().replace("_", "-"),
         "title": error.code.title,
@@ -143,7 +143,7 @@ def problem_response(request: Request | None, error: ApiError) -> HTTPResponse:
     )
 
 
-def request_id_of(request: Request | None) -> str | None:
+def request_id_of(request: PraxisRequest | None) -> str | None:
     return ensure_request_id(request) if request is not None else None
 
 
@@ -178,13 +178,13 @@ def _public_message(exc: SanicException, code: ErrorCode) -> str:
     return str(exc) or code.title
 
 
-def register_error_handlers(app: Sanic[Any, Any]) -> None:
+def register_error_handlers(app: PraxisApp) -> None:
     @app.exception(ApiError)
-    async def handle_api_error(request: Request, exc: ApiError) -> HTTPResponse:
+    async def handle_api_error(request: PraxisRequest, exc: ApiError) -> HTTPResponse:
         return problem_response(request, exc)
 
     @app.exception(SanicException)
-    async def handle_sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
+    async def handle_sanic_error(request: PraxisRequest, exc: SanicException) -> HTTPResponse:
         error = translate_sanic_exception(exc)
         if isinstance(exc, MethodNotAllowed):
             error.headers["Allow"] = ", ".join(sorted(getattr(exc, "allowed_methods", [])))
@@ -193,7 +193,7 @@ def register_error_handlers(app: Sanic[Any, Any]) -> None:
         return problem_response(request, error)
 
     @app.exception(Exception)
-    async def handle_unexpected(request: Request, exc: Exception) -> HTTPResponse:
+    async def handle_unexpected(request: PraxisRequest, exc: Exception) -> HTTPResponse:
         if is_dependency_outage(exc):
             logger.error("dependency unavailable on %s %s: %r", request.method, request.path, exc)
             return problem_response(

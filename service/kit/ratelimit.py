@@ -19,14 +19,13 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
 from observability.metrics import RATE_LIMIT_DECISIONS
+from service.app_context import PraxisApp, PraxisRequest
 from service.config import RateLimit, Settings
 from service.infra.redis_client import RedisBreaker
 from service.kit.errors import ApiError, ErrorCode
@@ -167,7 +166,7 @@ class RateLimiter:
         if failures:
             logger.warning("rate limiter: Redis not ready (%s); deciding in-process", failures[0])
 
-    def subject_of(self, request: Request) -> tuple[Policy, str] | None:
+    def subject_of(self, request: PraxisRequest) -> tuple[Policy, str] | None:
         """The policy and the bucket identity a request draws from; None if never limited."""
         if _is_exempt(request):
             return None
@@ -180,7 +179,7 @@ class RateLimiter:
             return self.policies.user, user_id
         return self.policies.anon, client_ip
 
-    def _user_id(self, request: Request) -> str | None:
+    def _user_id(self, request: PraxisRequest) -> str | None:
         """The user of a valid access token, from its signature alone (no database). A bad token
         counts as anonymous here; the route answers 401 for it as usual."""
         if bearer_token(request) is None:
@@ -215,7 +214,7 @@ class RateLimiter:
         return Decision.of(allowed, remaining, microseconds)
 
 
-def _is_exempt(request: Request) -> bool:
+def _is_exempt(request: PraxisRequest) -> bool:
     # A CORS preflight carries no credentials and is answered without touching any handler; a 429
     # to it would surface in the browser as an unreadable CORS failure instead of a readable 429.
     if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
@@ -224,13 +223,13 @@ def _is_exempt(request: Request) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in EXEMPT_PATH_PREFIXES)
 
 
-def install_rate_limiting(app: Sanic[Any, Any]) -> None:
-    settings: Settings = app.ctx.settings
+def install_rate_limiting(app: PraxisApp) -> None:
+    settings = app.ctx.settings
     if not settings.rate_limit_enabled:
         return
 
     @app.before_server_start
-    async def create_limiter(app: Sanic[Any, Any]) -> None:
+    async def create_limiter(app: PraxisApp) -> None:
         # Registered after the listener that opens Redis, so app.ctx.redis is set by now.
         limiter = RateLimiter(
             Policies.from_settings(settings), settings, app.ctx.redis, app.ctx.redis_breaker
@@ -242,8 +241,9 @@ def install_rate_limiting(app: Sanic[Any, Any]) -> None:
     app.register_middleware(add_rate_limit_headers, "response")
 
 
-async def limit_request(request: Request) -> None:
-    limiter: RateLimiter = request.app.ctx.rate_limiter
+async def limit_request(request: PraxisRequest) -> None:
+    limiter = request.app.ctx.rate_limiter
+    assert limiter is not None  # created by the start listener whenever this middleware exists
     subject = limiter.subject_of(request)
     if subject is None:
         return
@@ -263,7 +263,7 @@ async def limit_request(request: Request) -> None:
         )
 
 
-async def add_rate_limit_headers(request: Request, response: BaseHTTPResponse) -> None:
+async def add_rate_limit_headers(request: PraxisRequest, response: BaseHTTPResponse) -> None:
     """On every response of a limited request: allowed, refused, or an error of the route."""
     applied: tuple[Policy, Decision] | None = getattr(request.ctx, "rate_limit", None)
     if applied is None:

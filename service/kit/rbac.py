@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from service.app_context import PraxisRequest
 from service.infra.sql import fetch_one
 from service.kit.errors import ApiError, ErrorCode
 from service.kit.security import AccessClaims, decode_access_token
@@ -67,7 +68,7 @@ GROUP BY u.id
 """
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: PraxisRequest) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -75,7 +76,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def access_claims(request: Request) -> AccessClaims:
+def access_claims(request: PraxisRequest) -> AccessClaims:
     """The verified claims of the request's bearer token, decoded once per request (the rate
     limiter reads the user from them before the route's guard does)."""
     cached: AccessClaims | None = getattr(request.ctx, "access_claims", None)
@@ -89,7 +90,7 @@ def access_claims(request: Request) -> AccessClaims:
     return claims
 
 
-async def load_principal(request: Request) -> Principal:
+async def load_principal(request: PraxisRequest) -> Principal:
     """Authenticate the bearer token and load the caller's roles; cached for the request."""
     cached: Principal | None = getattr(request.ctx, "principal", None)
     if cached is not None:
@@ -111,14 +112,14 @@ async def load_principal(request: Request) -> Principal:
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HTTPResponse)
-Handler = Callable[Concatenate[Request, P], Coroutine[Any, Any, R]]
+Handler = Callable[Concatenate[PraxisRequest, P], Coroutine[Any, Any, R]]
 
 
 def authenticated(handler: Handler[P, R]) -> Handler[P, R]:
     """Require a valid bearer token; the handler reads the caller from ``request.ctx.principal``."""
 
     @wraps(handler)
-    async def guarded(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def guarded(request: PraxisRequest, /, *args: P.args, **kwargs: P.kwargs) -> R:
         await load_principal(request)
         return await handler(request, *args, **kwargs)
 
@@ -132,7 +133,7 @@ def require_permission(permission: str) -> Callable[[Handler[P, R]], Handler[P, 
 
     def decorate(handler: Handler[P, R]) -> Handler[P, R]:
         @wraps(handler)
-        async def guarded(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async def guarded(request: PraxisRequest, /, *args: P.args, **kwargs: P.kwargs) -> R:
             principal = await load_principal(request)
             if not principal.has(permission):
                 raise ApiError(
@@ -146,9 +147,17 @@ def require_permission(permission: str) -> Callable[[Handler[P, R]], Handler[P, 
     return decorate
 
 
-def current_principal(request: Request) -> Principal:
+def principal_of(request: PraxisRequest) -> Principal:
+    """The caller, as the route's guard loaded it."""
     principal: Principal = request.ctx.principal
     return principal
+
+
+async def inject_principal(request: Request) -> Principal:
+    """sanic-ext's constructor for a handler's ``principal: Principal`` parameter. It runs on
+    ``http.handler.before``, after the request middleware (the limiter sees the request first),
+    and its annotation is the plain ``Request``, which is what sanic-ext recognises."""
+    return await load_principal(cast("PraxisRequest", request))
 
 
 def auth_requirement(handler: Any) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from sanic import Request
+from service.app_context import PraxisRequest
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -17,7 +17,7 @@ def sane_request_id(candidate: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def ensure_request_id(request: Request) -> str:
+def ensure_request_id(request: PraxisRequest) -> str:
     """Routing errors skip request middleware; they still get a request id."""
     request_id: str | None = getattr(request.ctx, "request_id", None)
     if request_id is None:

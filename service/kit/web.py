@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sanic import Request
 from sanic.response import HTTPResponse, raw
 
+from service.app_context import PraxisRequest
 from service.kit.errors import ApiError, ErrorCode, from_pydantic
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -24,7 +23,7 @@ def is_json_media_type(content_type: str) -> bool:
     return bool(_JSON_MEDIA_TYPE.match(media_type))
 
 
-def parse_body(request: Request, model: type[ModelT]) -> ModelT:
+def parse_body(request: PraxisRequest, model: type[ModelT]) -> ModelT:
     """Validate a JSON request body against ``model``: 415, 400 or 422 when it is not one."""
     body = request.body or b""
     if body.strip() and not is_json_media_type(request.headers.get("content-type", "")):
@@ -45,21 +44,13 @@ def parse_body(request: Request, model: type[ModelT]) -> ModelT:
         raise from_pydantic(exc) from exc
 
 
-def parse_query(request: Request, model: type[ModelT]) -> ModelT:
+def parse_query(request: PraxisRequest, model: type[ModelT]) -> ModelT:
     """Validate query parameters (last value wins for repeated keys) against ``model``."""
     args = {key: values[-1] for key, values in request.args.items()}
     try:
         return model.model_validate(args)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
-
-
-def parse_uuid(value: str) -> uuid.UUID:
-    """Ids are opaque to clients; a malformed one names nothing, so it is a 404, not a 422."""
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise ApiError(ErrorCode.NOT_FOUND, "The requested resource does not exist.") from exc
 
 
 def json_response(

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from observability.logging import configure_logging
 from service.app import create_app
+from service.app_context import PraxisApp
 from service.config import Settings
 
 # Sanic finishes in-flight requests for up to this long after SIGTERM, inside the 30 s budget.
 GRACEFUL_SHUTDOWN_SECONDS = 25.0
 
 
-def app_from_environment() -> Sanic[Any, Any]:
+def app_from_environment() -> PraxisApp:
     """Factory each worker calls: settings come from the environment the CLI prepared. Workers
     are fresh processes, so they set up logging themselves."""
     settings = Settings()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+import uuid
+
+from sanic import Blueprint
 from sanic.response import HTTPResponse
 from sanic_ext import openapi
 
+from service.app_context import PraxisRequest
 from service.kit import rbac
 from service.kit.errors import validation_error
 from service.kit.openapi_docs import documented
-from service.kit.web import json_response, parse_body, parse_uuid
+from service.kit.rbac import Principal
+from service.kit.web import json_response, parse_body
 from service.sessions import service
 from service.sessions.schemas import (
     IDEMPOTENCY_KEY_HEADER,
@@ -45,25 +49,25 @@ TAG = "Practice sessions"
     "and kept 24 hours; 404 and 409 SESSION_LIMIT answers are replayed too.",
 )
 @rbac.authenticated
-async def start_session(request: Request) -> HTTPResponse:
+async def start_session(request: PraxisRequest, principal: Principal) -> HTTPResponse:
     key = idempotency_key(request)
     data = parse_body(request, StartSessionRequest)
-    principal = rbac.current_principal(request)
     answer = await service.start_session(principal.user_id, data, key)
     return json_response(answer.body, status=answer.status, headers=answer.headers)
 
 
-@sessions_bp.get("/<session_id:str>")
+@sessions_bp.get("/<session_id:uuid>")
 @documented(
     "One of the caller's practice sessions", TAG, responses={200: SessionOut}, errors=(404,)
 )
 @rbac.authenticated
-async def get_session(request: Request, session_id: str) -> HTTPResponse:
-    principal = rbac.current_principal(request)
-    return json_response(await service.get_session(principal.user_id, parse_uuid(session_id)))
+async def get_session(
+    _: PraxisRequest, session_id: uuid.UUID, principal: Principal
+) -> HTTPResponse:
+    return json_response(await service.get_session(principal.user_id, session_id))
 
 
-@sessions_bp.patch("/<session_id:str>")
+@sessions_bp.patch("/<session_id:uuid>")
 @documented(
     "Report progress or notes on an active session",
     TAG,
@@ -72,14 +76,14 @@ async def get_session(request: Request, session_id: str) -> HTTPResponse:
     errors=(404, 409),
 )
 @rbac.authenticated
-async def update_session(request: Request, session_id: str) -> HTTPResponse:
-    principal = rbac.current_principal(request)
-    session_uuid = parse_uuid(session_id)
+async def update_session(
+    request: PraxisRequest, session_id: uuid.UUID, principal: Principal
+) -> HTTPResponse:
     data = parse_body(request, UpdateSessionRequest)
-    return json_response(await service.update_session(principal.user_id, session_uuid, data))
+    return json_response(await service.update_session(principal.user_id, session_id, data))
 
 
-@sessions_bp.post("/<session_id:str>/events")
+@sessions_bp.post("/<session_id:uuid>/events")
 @documented(
     "Record an event on an active session",
     TAG,
@@ -88,15 +92,15 @@ async def update_session(request: Request, session_id: str) -> HTTPResponse:
     errors=(404, 409),
 )
 @rbac.authenticated
-async def record_event(request: Request, session_id: str) -> HTTPResponse:
-    principal = rbac.current_principal(request)
-    session_uuid = parse_uuid(session_id)
+async def record_event(
+    request: PraxisRequest, session_id: uuid.UUID, principal: Principal
+) -> HTTPResponse:
     data = parse_body(request, EventRequest)
-    event = await service.record_event(principal.user_id, session_uuid, data)
+    event = await service.record_event(principal.user_id, session_id, data)
     return json_response(event, status=201)
 
 
-@sessions_bp.post("/<session_id:str>/complete")
+@sessions_bp.post("/<session_id:uuid>/complete")
 @documented(
     "Complete an active session, with an optional score",
     TAG,
@@ -105,22 +109,23 @@ async def record_event(request: Request, session_id: str) -> HTTPResponse:
     errors=(404, 409),
 )
 @rbac.authenticated
-async def complete_session(request: Request, session_id: str) -> HTTPResponse:
-    principal = rbac.current_principal(request)
-    session_uuid = parse_uuid(session_id)
+async def complete_session(
+    request: PraxisRequest, session_id: uuid.UUID, principal: Principal
+) -> HTTPResponse:
     data = parse_body(request, CompleteRequest)
-    return json_response(await service.complete_session(principal.user_id, session_uuid, data))
+    return json_response(await service.complete_session(principal.user_id, session_id, data))
 
 
-@sessions_bp.post("/<session_id:str>/abandon")
+@sessions_bp.post("/<session_id:uuid>/abandon")
 @documented("Abandon an active session", TAG, responses={200: SessionOut}, errors=(404, 409))
 @rbac.authenticated
-async def abandon_session(request: Request, session_id: str) -> HTTPResponse:
-    principal = rbac.current_principal(request)
-    return json_response(await service.abandon_session(principal.user_id, parse_uuid(session_id)))
+async def abandon_session(
+    _: PraxisRequest, session_id: uuid.UUID, principal: Principal
+) -> HTTPResponse:
+    return json_response(await service.abandon_session(principal.user_id, session_id))
 
 
-def idempotency_key(request: Request) -> str | None:
+def idempotency_key(request: PraxisRequest) -> str | None:
     """The request's ``Idempotency-Key``, if it sent one; 422 when it is not a sane key."""
     key: str | None = request.headers.get(IDEMPOTENCY_KEY_HEADER)
     if key is None:

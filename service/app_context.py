@@ -1,0 +1,36 @@
+"""What the app holds between requests (``app.ctx``), typed: ``PraxisApp`` is
+``Sanic[Config, AppContext]``, so reading a resource needs no ``getattr`` and mypy checks it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, TypeAlias
+
+from redis.asyncio import Redis
+from sanic import Request, Sanic
+from sanic.config import Config
+
+from service.config import Settings
+from service.infra.redis_client import RedisBreaker
+
+if TYPE_CHECKING:
+    from service.kit.cache import ReadCache
+    from service.kit.ratelimit import RateLimiter
+
+
+class AppContext:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Opened by the server's start listener; None without Redis (in-process fallbacks).
+        self.redis: Redis | None = None
+        # Shared by the cache and the limiter: once Redis fails, both stay off it for a while.
+        self.redis_breaker = RedisBreaker()
+        # Set by the rate limiter's start listener; None when RATE_LIMIT_ENABLED is false.
+        self.rate_limiter: RateLimiter | None = None
+        self.read_caches: dict[str, ReadCache] = {}
+        # True from SIGTERM on: readiness fails while accepted requests finish.
+        self.draining = False
+
+
+PraxisApp: TypeAlias = Sanic[Config, AppContext]
+PraxisRequest: TypeAlias = Request[PraxisApp, SimpleNamespace]
