@@ -71,7 +71,8 @@ async def fetch_value(
 
 
 async def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
-    """Run a statement that answers no rows; how many rows it changed."""
+    """Run a statement that answers no rows; how many rows an UPDATE or DELETE changed (Tortoise
+    reads an INSERT's count from the wrong field of the status: use RETURNING to know)."""
     changed, _ = await conn.execute_query(sql, params.values if params else None)
     return int(changed)
 
