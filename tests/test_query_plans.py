@@ -16,26 +16,23 @@ USERS, CONTENT, SESSIONS = 400, 5000, 40_000
 
 
 @pytest.fixture
-def seeded(server, database_url):
+def seeded(server):
     async def seed():
-        conn = await asyncpg.connect(database_url)
-        try:
-            rng = random.Random(1)
-            await _insert_users(conn, USERS, rng)
-            await _insert_content(conn, CONTENT, published_share=0.9, rng=rng)
-            users = [r["id"] for r in await conn.fetch("SELECT id FROM users")]
-            items = [r["id"] for r in await conn.fetch("SELECT id FROM content")]
-            await _insert_sessions(conn, users, items, SESSIONS, rng)
-            await conn.execute(
-                "INSERT INTO session_events (session_id, kind, data, created_at) "
-                "SELECT id, 'answer', '{}'::jsonb, started_at FROM practice_sessions"
-            )
-            await conn.execute("ANALYZE")
-            return users[0]
-        finally:
-            await conn.close()
+        conn = db.connection()  # the seed's functions run on the ORM's pool, the server's loop
+        rng = random.Random(1)
+        await _insert_users(conn, USERS, rng)
+        await _insert_content(conn, CONTENT, published_share=0.9, rng=rng)
+        users = [r["id"] for r in await conn.execute_query_dict("SELECT id FROM users")]
+        items = [r["id"] for r in await conn.execute_query_dict("SELECT id FROM content")]
+        await _insert_sessions(conn, users, items, SESSIONS, rng)
+        await conn.execute_script(
+            "INSERT INTO session_events (session_id, kind, data, created_at) "
+            "SELECT id, 'answer', '{}'::jsonb, started_at FROM practice_sessions"
+        )
+        await conn.execute_script("ANALYZE")
+        return users[0]
 
-    return asyncio.run(seed())
+    return server.run(seed())
 
 
 def statements_of(api, path, **kwargs):

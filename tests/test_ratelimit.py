@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
+from service.config import RateLimit
 from service.kit import security
 from service.kit.ratelimit import LocalLimiter, Policies, Policy, RateLimiter
 from tests.conftest import Api, Server, serving_variant
@@ -17,9 +18,9 @@ from tests.conftest import Api, Server, serving_variant
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
 # A quota per minute of 3 is one request per 20 s: nothing refills while a test runs.
-ANON = Policy("anon", 3, 60)
-USER = Policy("user", 4, 60)
-AUTH = Policy("auth", 2, 60)
+ANON = Policy("anon", RateLimit(3, 60))
+USER = Policy("user", RateLimit(4, 60))
+AUTH = Policy("auth", RateLimit(2, 60))
 WRONG_LOGIN = {"email": "nobody@example.com", "password": "not the password"}
 
 
@@ -206,7 +207,7 @@ def test_without_a_working_redis_the_in_process_limiter_enforces_the_same_polici
 
 def test_the_in_process_limiter_keeps_its_memory_bounded():
     limiter = LocalLimiter(max_buckets=10)
-    policy = Policy("anon", 5, 3600)
+    policy = Policy("anon", RateLimit(5, 3600))
 
     for address in range(25):
         limiter.decide(f"anon:10.0.0.{address}", policy)

@@ -1,75 +1,219 @@
-"""Every query of the auth domain."""
+"""Every query of the auth domain: users, their roles and permissions, and refresh tokens. The
+bulk-load targets of users (``praxis seed``) are here too."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from service.infra.sql import (
+    Connection,
+    CopyTarget,
+    Params,
+    execute,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+)
 
-from service.models import RefreshToken, Role, User
+USER_COLUMNS = "id, email, password_hash, display_name, is_active, created_at"
+REFRESH_TOKEN_COLUMNS = "id, family_id, user_id, expires_at, used_at, revoked_at"
+USERS_COPY = CopyTarget(
+    "users",
+    ("id", "email", "password_hash", "display_name", "is_active", "created_at", "updated_at"),
+)
+USER_ROLES_COPY = CopyTarget("user_roles", ("user_id", "role_id"))
 
 
-async def user_by_email(email: str) -> User | None:
-    return await User.get_or_none(email=email)
+@dataclass(frozen=True)
+class UserRow:
+    id: uuid.UUID
+    email: str
+    password_hash: str
+    display_name: str
+    is_active: bool
+    created_at: datetime
 
 
-async def user_by_id(user_id: uuid.UUID) -> User | None:
-    return await User.get_or_none(id=user_id)
+@dataclass(frozen=True)
+class RefreshTokenRow:
+    id: uuid.UUID
+    family_id: uuid.UUID
+    user_id: uuid.UUID
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
 
 
-async def insert_user(
-    conn: BaseDBAsyncClient, email: str, password_hash: str, display_name: str
-) -> User:
-    return await User.create(
-        email=email, password_hash=password_hash, display_name=display_name, using_db=conn
+@dataclass(frozen=True)
+class PrincipalRow:
+    """What a request may do: whether the account is active, its roles and their permissions."""
+
+    is_active: bool
+    roles: list[str]
+    permissions: list[str]
+
+
+@dataclass(frozen=True)
+class IdRow:
+    id: uuid.UUID
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+async def user_by_email(conn: Connection, email: str) -> UserRow | None:
+    return await fetch_one(
+        conn, UserRow, f"SELECT {USER_COLUMNS} FROM users WHERE email = $1", Params(email)
     )
 
 
-async def grant_role(conn: BaseDBAsyncClient, user: User, role_name: str) -> None:
-    role = await Role.get(name=role_name, using_db=conn)
-    await user.roles.add(role, using_db=conn)
+async def user_by_id(conn: Connection, user_id: uuid.UUID) -> UserRow | None:
+    return await fetch_one(
+        conn, UserRow, f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", Params(user_id)
+    )
 
 
-async def role_names(user_id: uuid.UUID) -> list[str]:
-    names = await Role.filter(users__id=user_id).order_by("name").values_list("name", flat=True)
-    return [str(name) for name in names]
+async def insert_user(
+    conn: Connection, email: str, password_hash: str, display_name: str
+) -> UserRow:
+    """A new active user; IntegrityError when the email is taken."""
+    row = await fetch_one(
+        conn,
+        UserRow,
+        f"""
+        INSERT INTO users (id, email, password_hash, display_name, is_active, created_at,
+                           updated_at)
+        VALUES ($1, $2, $3, $4, TRUE, now(), now())
+        RETURNING {USER_COLUMNS}
+        """,
+        Params(uuid.uuid4(), email, password_hash, display_name),
+    )
+    assert row is not None  # an INSERT ... RETURNING always answers its row
+    return row
 
 
-async def set_password_hash(user: User, password_hash: str) -> None:
-    user.password_hash = password_hash
-    await user.save(update_fields=["password_hash", "updated_at"])
+async def grant_roles(conn: Connection, user_id: uuid.UUID, role_names: list[str]) -> None:
+    """Give the user these roles; those it has already stay as they are."""
+    await execute(
+        conn,
+        """
+        INSERT INTO user_roles (user_id, role_id)
+        SELECT $1, id FROM roles WHERE name = ANY($2::text[])
+        ON CONFLICT DO NOTHING
+        """,
+        Params(user_id, role_names),
+    )
+
+
+async def users_lacking_role(conn: Connection, emails: list[str], role_name: str) -> list[UserRow]:
+    """The users with one of ``emails`` who do not have the role ``role_name``."""
+    return await fetch_all(
+        conn,
+        UserRow,
+        f"""
+        SELECT {USER_COLUMNS} FROM users u
+        WHERE u.email = ANY($1::text[])
+          AND NOT EXISTS (
+              SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+              WHERE ur.user_id = u.id AND r.name = $2
+          )
+        ORDER BY u.email
+        """,
+        Params(emails, role_name),
+    )
+
+
+async def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) -> None:
+    await execute(
+        conn,
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        Params(user_id, password_hash),
+    )
+
+
+async def user_ids(conn: Connection) -> list[uuid.UUID]:
+    """Every user's id: what bulk-seeded sessions are spread over."""
+    return [row.id for row in await fetch_all(conn, IdRow, "SELECT id FROM users")]
+
+
+async def any_user_exists(conn: Connection) -> bool:
+    return bool(await fetch_value(conn, bool, "SELECT EXISTS (SELECT 1 FROM users)"))
+
+
+async def role_id(conn: Connection, name: str) -> int | None:
+    return await fetch_value(conn, int, "SELECT id FROM roles WHERE name = $1", Params(name))
+
+
+# Every role and permission of the user, aggregated in one statement for each request.
+_PRINCIPAL_SQL = """
+SELECT u.is_active,
+       coalesce(array_agg(DISTINCT r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS roles,
+       coalesce(array_agg(DISTINCT p.name) FILTER (WHERE p.name IS NOT NULL), '{}') AS permissions
+FROM users u
+LEFT JOIN user_roles ur ON ur.user_id = u.id
+LEFT JOIN roles r ON r.id = ur.role_id
+LEFT JOIN role_permissions rp ON rp.role_id = r.id
+LEFT JOIN permissions p ON p.id = rp.permission_id
+WHERE u.id = $1
+GROUP BY u.id
+"""
+
+
+async def principal(conn: Connection, user_id: uuid.UUID) -> PrincipalRow | None:
+    """None when the user no longer exists."""
+    return await fetch_one(conn, PrincipalRow, _PRINCIPAL_SQL, Params(user_id))
+
+
+# --- refresh tokens -------------------------------------------------------------------------
 
 
 async def insert_refresh_token(
-    conn: BaseDBAsyncClient | None,
+    conn: Connection,
     user_id: uuid.UUID,
     token_hash: str,
     family_id: uuid.UUID,
     expires_at: datetime,
-) -> RefreshToken:
-    return await RefreshToken.create(
-        user_id=user_id,
-        token_hash=token_hash,
-        family_id=family_id,
-        expires_at=expires_at,
-        using_db=conn,
+) -> None:
+    await execute(
+        conn,
+        """
+        INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, expires_at, created_at)
+        VALUES ($1, $2, $3, $4, $5, now())
+        """,
+        Params(uuid.uuid4(), token_hash, family_id, user_id, expires_at),
     )
 
 
-async def refresh_token_for_update(conn: BaseDBAsyncClient, token_hash: str) -> RefreshToken | None:
-    return (
-        await RefreshToken.filter(token_hash=token_hash).select_for_update().using_db(conn).first()
+async def refresh_token_for_update(conn: Connection, token_hash: str) -> RefreshTokenRow | None:
+    """The token's row, locked until the transaction ends: one rotation wins a race."""
+    return await fetch_one(
+        conn,
+        RefreshTokenRow,
+        f"SELECT {REFRESH_TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+        Params(token_hash),
     )
 
 
-async def refresh_token_by_hash(token_hash: str) -> RefreshToken | None:
-    return await RefreshToken.get_or_none(token_hash=token_hash)
+async def refresh_token_by_hash(conn: Connection, token_hash: str) -> RefreshTokenRow | None:
+    return await fetch_one(
+        conn,
+        RefreshTokenRow,
+        f"SELECT {REFRESH_TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = $1",
+        Params(token_hash),
+    )
 
 
-async def mark_used(conn: BaseDBAsyncClient, token: RefreshToken, when: datetime) -> None:
-    await RefreshToken.filter(id=token.id).using_db(conn).update(used_at=when)
+async def mark_used(conn: Connection, token_id: uuid.UUID, when: datetime) -> None:
+    await execute(
+        conn, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1", Params(token_id, when)
+    )
 
 
-async def revoke_family(family_id: uuid.UUID, when: datetime) -> None:
-    await RefreshToken.filter(family_id=family_id, revoked_at__isnull=True).update(revoked_at=when)
+async def revoke_family(conn: Connection, family_id: uuid.UUID, when: datetime) -> None:
+    await execute(
+        conn,
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+        Params(family_id, when),
+    )

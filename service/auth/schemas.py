@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from service.kit.fields import non_blank
+
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -17,14 +19,8 @@ def _normalized_email(value: str) -> str:
     return email
 
 
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
 Email = Annotated[str, AfterValidator(_normalized_email)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_non_blank)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(non_blank)]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
 
 

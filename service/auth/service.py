@@ -10,11 +10,23 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.auth import queries
+from service.auth.queries import UserRow
 from service.auth.schemas import LoginRequest, MeOut, RegisterRequest, TokenPair, UserOut
 from service.config import Settings
+from service.infra import db
+from service.infra.sql import Connection
 from service.kit import rbac, security
 from service.kit.errors import ApiError, ErrorCode
-from service.models import User
+
+
+async def create_user(
+    conn: Connection, email: str, password_hash: str, display_name: str, roles: list[str]
+) -> UserRow:
+    """The one way an account comes to exist (registration, ``create-admin``, the demo seed):
+    a member, plus ``roles``. IntegrityError when the email is taken."""
+    user = await queries.insert_user(conn, email, password_hash, display_name)
+    await queries.grant_roles(conn, user.id, sorted({rbac.MEMBER_ROLE, *roles}))
+    return user
 
 
 async def register(data: RegisterRequest) -> UserOut:
@@ -22,15 +34,14 @@ async def register(data: RegisterRequest) -> UserOut:
     password_hash = await asyncio.to_thread(security.hash_password, data.password)
     try:
         async with in_transaction() as conn:
-            user = await queries.insert_user(conn, data.email, password_hash, data.display_name)
-            await queries.grant_role(conn, user, rbac.MEMBER_ROLE)
+            user = await create_user(conn, data.email, password_hash, data.display_name, [])
     except IntegrityError as exc:
         raise ApiError(ErrorCode.EMAIL_TAKEN, "An account with this email exists.") from exc
     return user_out(user, [rbac.MEMBER_ROLE])
 
 
 async def login(data: LoginRequest, settings: Settings) -> TokenPair:
-    user = await queries.user_by_email(data.email.strip().lower())
+    user = await queries.user_by_email(db.connection(), data.email.strip().lower())
     password_hash = user.password_hash if user else None
     valid = await asyncio.to_thread(security.verify_password, password_hash, data.password)
     if user is None or not valid:
@@ -39,7 +50,7 @@ async def login(data: LoginRequest, settings: Settings) -> TokenPair:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED, "This account has been disabled.")
     if security.password_needs_rehash(user.password_hash):
         new_hash = await asyncio.to_thread(security.hash_password, data.password)
-        await queries.set_password_hash(user, new_hash)
+        await queries.set_password_hash(db.connection(), user.id, new_hash)
     return await _issue_pair(user.id, uuid.uuid4(), settings)
 
 
@@ -54,25 +65,26 @@ async def refresh(refresh_token: str, settings: Settings) -> TokenPair:
         if not reused:
             if token.expires_at <= now:
                 raise ApiError(ErrorCode.TOKEN_EXPIRED, "The refresh token has expired.")
-            await queries.mark_used(conn, token, now)
+            await queries.mark_used(conn, token.id, now)
     if reused:
         # A spent token presented again means it leaked: end every session of that login.
-        await queries.revoke_family(token.family_id, now)
+        await queries.revoke_family(db.connection(), token.family_id, now)
         raise ApiError(ErrorCode.TOKEN_REVOKED, "The refresh token was already used or revoked.")
-    user = await queries.user_by_id(token.user_id)  # type: ignore[attr-defined]
+    user = await queries.user_by_id(db.connection(), token.user_id)
     if user is None or not user.is_active:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The refresh token is not valid.")
     return await _issue_pair(user.id, token.family_id, settings)
 
 
 async def logout(refresh_token: str, principal: rbac.Principal) -> None:
-    token = await queries.refresh_token_by_hash(security.refresh_token_digest(refresh_token))
-    if token is not None and token.user_id == principal.user_id:  # type: ignore[attr-defined]
-        await queries.revoke_family(token.family_id, datetime.now(UTC))
+    digest = security.refresh_token_digest(refresh_token)
+    token = await queries.refresh_token_by_hash(db.connection(), digest)
+    if token is not None and token.user_id == principal.user_id:
+        await queries.revoke_family(db.connection(), token.family_id, datetime.now(UTC))
 
 
 async def me(principal: rbac.Principal) -> MeOut:
-    user = await queries.user_by_id(principal.user_id)
+    user = await queries.user_by_id(db.connection(), principal.user_id)
     if user is None:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
     return MeOut(
@@ -81,7 +93,7 @@ async def me(principal: rbac.Principal) -> MeOut:
     )
 
 
-def user_out(user: User, roles: list[str]) -> UserOut:
+def user_out(user: UserRow, roles: list[str]) -> UserOut:
     return UserOut(
         id=user.id,
         email=user.email,
@@ -97,7 +109,7 @@ async def _issue_pair(user_id: uuid.UUID, family_id: uuid.UUID, settings: Settin
     )
     refresh_token = security.new_refresh_token()
     await queries.insert_refresh_token(
-        None,
+        db.connection(),
         user_id,
         security.refresh_token_digest(refresh_token),
         family_id,

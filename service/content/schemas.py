@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from service.kit.fields import refusing_nul
 from service.kit.pagination import Page, PageQuery
 from service.models import ContentKind, Difficulty
 
@@ -53,11 +54,7 @@ def normalize_tag(value: str) -> str:
     return normalized
 
 
-def no_nul(value: str) -> str:
-    """PostgreSQL text cannot hold NUL; refusing it here keeps it a 422, not a database error."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+no_nul = refusing_nul("must not contain NUL characters")
 
 
 def _distinct_tags(values: list[str]) -> list[str]:

@@ -1,16 +1,14 @@
 """Public content reads: each answers JSON bytes through the content cache, which every admin
-content write invalidates (``invalidate_content_cache``)."""
+content write invalidates after it commits."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Sequence
 from typing import Any
 
 from service.app_context import PraxisApp
 from service.content import queries
-from service.content.queries import ContentFilters, ListPosition
+from service.content.queries import ContentFilters, ContentListRow, RankedContentRow
 from service.content.schemas import (
     ContentDetailOut,
     ContentItemOut,
@@ -20,26 +18,21 @@ from service.content.schemas import (
     TagsOut,
     is_slug,
 )
+from service.infra import db
 from service.kit.cache import CachedBody, ReadCache, read_cache
 from service.kit.errors import ApiError, ErrorCode
-from service.kit.pagination import bad_cursor, cursor_id, cursor_time, decode_cursor, paginate
+from service.kit.pagination import Keyset, paginate
 
 CACHE_NAMESPACE = "content"
-# ts_rank is a small non-negative real; a cursor claiming anything else was not issued here.
-MAX_RANK = 1e6
 
 
 def content_cache(app: PraxisApp) -> ReadCache:
     return read_cache(app, CACHE_NAMESPACE)
 
 
-async def invalidate_content_cache(app: PraxisApp) -> None:
-    """Call after a content write commits: the next read of any list, item or tag count is fresh."""
-    await content_cache(app).invalidate()
-
-
 async def list_content(cache: ReadCache, query: ContentListQuery) -> CachedBody:
-    after = position_from_cursor(query)  # a bad cursor is a 422 before the cache is asked
+    # A bad cursor is a 422 before the cache is asked; search pages are ordered by rank first.
+    after = Keyset.from_cursor(query.cursor, ranked=query.q is not None)
     digest = hashlib.blake2b(query.cache_key().encode(), digest_size=16).hexdigest()
     return await cache.get_or_load("list:" + digest, lambda: _page_json(query, after))
 
@@ -54,70 +47,41 @@ async def tag_counts(cache: ReadCache) -> CachedBody:
     return await cache.get_or_load("tags", _tags_json)
 
 
-async def _page_json(query: ContentListQuery, after: ListPosition | None) -> bytes:
+async def _page_json(query: ContentListQuery, after: Keyset | None) -> bytes:
     filters = ContentFilters(
         category=query.category,
         tag=query.tag,
         kind=query.kind.value if query.kind is not None else None,
     )
+    rows: list[ContentListRow] | list[RankedContentRow]
     if query.q is not None:
-        rows = await queries.search_page(filters, query.q, after, query.limit + 1)
+        rows = await queries.search_page(db.connection(), filters, query.q, after, query.limit + 1)
     else:
-        rows = await queries.published_page(filters, after, query.limit + 1)
-    items, next_cursor = paginate(rows, query.limit, _sort_key if query.q is None else _rank_key)
+        rows = await queries.published_page(db.connection(), filters, after, query.limit + 1)
+    items, next_cursor = paginate(rows, query.limit, _sort_key)
     page = ContentPage(
-        items=[ContentItemOut.model_validate(row) for row in items], next_cursor=next_cursor
+        items=[ContentItemOut.model_validate(row, from_attributes=True) for row in items],
+        next_cursor=next_cursor,
     )
     return page.model_dump_json().encode()
 
 
 async def _detail_json(slug: str) -> bytes:
-    row = await queries.published_by_slug(slug)
+    row = await queries.published_by_slug(db.connection(), slug)
     if row is None:
         raise _not_found()
-    return ContentDetailOut.model_validate(row).model_dump_json().encode()
+    return ContentDetailOut.model_validate(row, from_attributes=True).model_dump_json().encode()
 
 
 async def _tags_json() -> bytes:
-    rows = await queries.published_tag_counts()
-    return (
-        TagsOut(items=[TagCountOut.model_validate(row) for row in rows]).model_dump_json().encode()
-    )
+    rows = await queries.published_tag_counts(db.connection())
+    items = [TagCountOut.model_validate(row, from_attributes=True) for row in rows]
+    return TagsOut(items=items).model_dump_json().encode()
 
 
-def _sort_key(row: dict[str, Any]) -> Sequence[Any]:
-    return [row["published_at"].isoformat(), str(row["id"])]
-
-
-def _rank_key(row: dict[str, Any]) -> Sequence[Any]:
-    return [row["rank"], *_sort_key(row)]
-
-
-def position_from_cursor(query: ContentListQuery) -> ListPosition | None:
-    """The sort key the cursor carries: (published_at, id), or (rank, published_at, id) when
-    searching, since search pages are ordered by rank first."""
-    if query.cursor is None:
-        return None
-    searching = query.q is not None
-    key = decode_cursor(query.cursor, 3 if searching else 2)
-    rank = _cursor_rank(key.pop(0)) if searching else None
-    published_at, item_id = key
-    return ListPosition(published_at=cursor_time(published_at), id=cursor_id(item_id), rank=rank)
-
-
-def _cursor_rank(value: Any) -> float:
-    if not _is_rank(value):
-        raise bad_cursor()
-    return float(value)
-
-
-def _is_rank(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= MAX_RANK
-    )
+def _sort_key(row: ContentListRow) -> list[Any]:
+    rank = row.rank if isinstance(row, RankedContentRow) else None
+    return Keyset(row.published_at, row.id, rank).sort_key()
 
 
 def _not_found() -> ApiError:

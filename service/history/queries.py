@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from service.infra.sql import fetch_all, fetch_one
-from service.sessions.queries import SESSION_COLUMNS
+from service.content.queries import tag_names_sql
+from service.infra.sql import Connection, Params, fetch_all, fetch_one
+from service.kit.pagination import Keyset
+from service.sessions.queries import SESSION_COLUMNS, SessionRow
 
 
 @dataclass(frozen=True)
@@ -17,43 +18,54 @@ class HistoryFilter:
     status: str | None
     since: datetime | None
     until: datetime | None
-    after: tuple[datetime, uuid.UUID] | None  # keyset: the (started_at, id) of the last item seen
+    after: Keyset | None  # the (started_at, id) of the last item seen
 
 
-async def history_page(where: HistoryFilter, limit: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class HistoryRow(SessionRow):
+    content_tags: list[str]
+    event_count: int
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    total_sessions: int
+    completed_sessions: int
+    total_minutes: int
+    current_streak_days: int
+    longest_streak_days: int
+    by_category: str  # a JSON array, decoded where the answer is built
+
+
+def _history_conditions(where: HistoryFilter, params: Params) -> list[str]:
+    conditions = [f"s.user_id = {params.bind(where.user_id)}"]
+    if where.status is not None:
+        conditions.append(f"s.status = {params.bind(where.status)}")
+    if where.since is not None:
+        conditions.append(f"s.started_at >= {params.bind(where.since)}")
+    if where.until is not None:
+        conditions.append(f"s.started_at < {params.bind(where.until)}")
+    if where.after is not None:
+        started_at, session_id = params.bind(where.after.moment), params.bind(where.after.id)
+        conditions.append(f"(s.started_at, s.id) < ({started_at}, {session_id})")
+    return conditions
+
+
+async def history_page(conn: Connection, where: HistoryFilter, limit: int) -> list[HistoryRow]:
     """Up to ``limit`` sessions, newest started first, each with its content, the content's tags
     and its event count, all from one statement (subqueries per row, no query per row)."""
-    conditions = ["s.user_id = $1"]
-    values: list[Any] = [where.user_id]
-
-    def bind(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}"
-
-    if where.status is not None:
-        conditions.append(f"s.status = {bind(where.status)}")
-    if where.since is not None:
-        conditions.append(f"s.started_at >= {bind(where.since)}")
-    if where.until is not None:
-        conditions.append(f"s.started_at < {bind(where.until)}")
-    if where.after is not None:
-        started_at, session_id = where.after
-        conditions.append(f"(s.started_at, s.id) < ({bind(started_at)}, {bind(session_id)})")
+    params = Params()
+    conditions = _history_conditions(where, params)
     sql = f"""
         SELECT {SESSION_COLUMNS},
-               coalesce(
-                   (SELECT array_agg(t.name ORDER BY t.name)
-                    FROM content_tags ct JOIN tags t ON t.id = ct.tag_id
-                    WHERE ct.content_id = c.id),
-                   '{{}}'
-               ) AS content_tags,
+               {tag_names_sql("c")} AS content_tags,
                (SELECT count(*) FROM session_events e WHERE e.session_id = s.id) AS event_count
         FROM practice_sessions s JOIN content c ON c.id = s.content_id
         WHERE {" AND ".join(conditions)}
         ORDER BY s.started_at DESC, s.id DESC
-        LIMIT {bind(limit)}
+        LIMIT {params.bind(limit)}
     """
-    return await fetch_all(sql, values)
+    return await fetch_all(conn, HistoryRow, sql, params)
 
 
 # Streaks by gaps and islands: consecutive days minus their rank are equal within a run.
@@ -101,7 +113,7 @@ SELECT
 """
 
 
-async def stats(user_id: uuid.UUID) -> dict[str, Any]:
-    row = await fetch_one(_STATS_SQL, [user_id])
+async def stats(conn: Connection, user_id: uuid.UUID) -> StatsRow:
+    row = await fetch_one(conn, StatsRow, _STATS_SQL, Params(user_id))
     assert row is not None  # an aggregate without GROUP BY always answers one row
     return row

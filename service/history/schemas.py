@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from service.history.queries import HistoryRow
 from service.kit.pagination import Page, PageQuery
 from service.models import SessionStatus
 from service.sessions.schemas import (
@@ -68,9 +69,9 @@ class HistoryItemOut(SessionOut):
     event_count: int
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> HistoryItemOut:
-        content = HistoryContentOut(**content_of(row).model_dump(), tags=row["content_tags"])
-        return cls(content=content, event_count=row["event_count"], **session_fields(row))
+    def from_history_row(cls, row: HistoryRow) -> HistoryItemOut:
+        content = HistoryContentOut(**content_of(row).model_dump(), tags=row.content_tags)
+        return cls(content=content, event_count=row.event_count, **session_fields(row))
 
 
 class HistoryPage(Page[HistoryItemOut]):

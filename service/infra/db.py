@@ -152,7 +152,8 @@ async def close_orm() -> None:
 
 
 def connection() -> BaseDBAsyncClient:
-    """The default connection (pool) of the ORM, for raw SQL outside a transaction."""
+    """The pool, for a statement that needs no transaction: callers pass it to a query
+    explicitly (inside an ``in_transaction()`` block Tortoise answers that transaction)."""
     client: BaseDBAsyncClient = connections.get("default")
     return client
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -23,6 +25,9 @@ ItemT = TypeVar("ItemT")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# A search rank (ts_rank) is a small non-negative real; a cursor claiming anything else was not
+# issued here.
+MAX_RANK = 1e6
 
 
 class PageQuery(BaseModel):
@@ -55,7 +60,33 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     return key
 
 
-def cursor_time(value: Any) -> datetime:
+@dataclass(frozen=True)
+class Keyset:
+    """Where a newest-first page resumes: after the item with this (time, id), led by its search
+    rank on pages ordered by relevance. A cursor is the encoded ``sort_key()``."""
+
+    moment: datetime
+    id: uuid.UUID
+    rank: float | None = None
+
+    def sort_key(self) -> list[Any]:
+        key: list[Any] = [self.moment.isoformat(), str(self.id)]
+        return key if self.rank is None else [self.rank, *key]
+
+    @classmethod
+    def from_cursor(cls, cursor: str | None, ranked: bool = False) -> Keyset | None:
+        """The keyset a cursor carries (None without a cursor); 422 on anything this API could
+        not have issued. The one way every list decodes its cursor. An empty ``?cursor=`` is no
+        cursor, as an absent one is."""
+        if not cursor:
+            return None
+        key = decode_cursor(cursor, 3 if ranked else 2)
+        rank = _cursor_rank(key.pop(0)) if ranked else None
+        moment, item_id = key
+        return cls(_cursor_time(moment), _cursor_id(item_id), rank)
+
+
+def _cursor_time(value: Any) -> datetime:
     """A timestamp part of a cursor: ISO 8601 with an offset, as this API writes them."""
     if not isinstance(value, str):
         raise bad_cursor()
@@ -68,14 +99,25 @@ def cursor_time(value: Any) -> datetime:
         raise bad_cursor() from exc
 
 
-def cursor_id(value: Any) -> uuid.UUID:
-    """An id part of a cursor."""
+def _cursor_id(value: Any) -> uuid.UUID:
     if not isinstance(value, str):
         raise bad_cursor()
     try:
         return uuid.UUID(value)
     except ValueError as exc:
         raise bad_cursor() from exc
+
+
+def _cursor_rank(value: Any) -> float:
+    valid = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_RANK
+    )
+    if not valid:
+        raise bad_cursor()
+    return float(value)
 
 
 def bad_cursor() -> ApiError:

@@ -51,14 +51,23 @@ GCRA_SCRIPT = Path(__file__).with_name("ratelimit.lua").read_text()
 
 @dataclass(frozen=True)
 class Policy:
+    """A named limit; the quota and window are the setting's ``RateLimit``, held once."""
+
     name: str
-    quota: int
-    window: int  # seconds
+    limit: RateLimit
 
     @classmethod
     def from_setting(cls, name: str, text: str) -> Policy:
-        limit = RateLimit.parse(text)
-        return cls(name, limit.quota, limit.window)
+        return cls(name, RateLimit.parse(text))
+
+    @property
+    def quota(self) -> int:
+        return self.limit.quota
+
+    @property
+    def window(self) -> int:
+        """In seconds."""
+        return self.limit.window
 
     @property
     def header(self) -> str:

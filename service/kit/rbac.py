@@ -12,7 +12,8 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from service.app_context import PraxisRequest
-from service.infra.sql import fetch_one
+from service.auth import queries as auth_queries
+from service.infra import db
 from service.kit.errors import ApiError, ErrorCode
 from service.kit.security import AccessClaims, decode_access_token
 
@@ -54,20 +55,6 @@ class Principal:
         return permission in self.permissions
 
 
-_PRINCIPAL_SQL = """
-SELECT u.is_active,
-       coalesce(array_agg(DISTINCT r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS roles,
-       coalesce(array_agg(DISTINCT p.name) FILTER (WHERE p.name IS NOT NULL), '{}') AS permissions
-FROM users u
-LEFT JOIN user_roles ur ON ur.user_id = u.id
-LEFT JOIN roles r ON r.id = ur.role_id
-LEFT JOIN role_permissions rp ON rp.role_id = r.id
-LEFT JOIN permissions p ON p.id = rp.permission_id
-WHERE u.id = $1
-GROUP BY u.id
-"""
-
-
 def bearer_token(request: PraxisRequest) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -96,15 +83,13 @@ async def load_principal(request: PraxisRequest) -> Principal:
     if cached is not None:
         return cached
     claims = access_claims(request)
-    row = await fetch_one(_PRINCIPAL_SQL, [claims.user_id])
+    row = await auth_queries.principal(db.connection(), claims.user_id)
     if row is None:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
-    if not row["is_active"]:
+    if not row.is_active:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED, "This account has been disabled.")
     principal = Principal(
-        user_id=claims.user_id,
-        roles=frozenset(row["roles"]),
-        permissions=frozenset(row["permissions"]),
+        user_id=claims.user_id, roles=frozenset(row.roles), permissions=frozenset(row.permissions)
     )
     request.ctx.principal = principal
     return principal

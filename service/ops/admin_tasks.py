@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from service.admin.audit.queries import record_audit
+from service.admin.audit.queries import AuditEntry, record_audit
+from service.auth import queries as auth_queries
+from service.auth import service as auth_service
 from service.auth.schemas import RegisterRequest
 from service.config import Settings
 from service.infra import db, redis_client
+from service.infra.sql import Connection
 from service.kit import rbac, security
-from service.models import Role, User
+from service.ops.exit_codes import EXIT_FAILURE, EXIT_OK
 
 logger = logging.getLogger("praxis.admin")
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
 
 
 async def migrate(settings: Settings) -> int:
@@ -36,26 +36,19 @@ async def migrate(settings: Settings) -> int:
 
 async def grant_admin_to_listed(emails: list[str]) -> int:
     """Grant admin to existing users in ``emails`` who lack it, leaving an audit record each."""
-    admin = await Role.get(name=rbac.ADMIN_ROLE)
-    listed = await User.filter(email__in=emails).prefetch_related("roles")
-    users = [u for u in listed if all(r.name != rbac.ADMIN_ROLE for r in u.roles)]
+    users = await auth_queries.users_lacking_role(db.connection(), emails, rbac.ADMIN_ROLE)
     for user in users:
         async with in_transaction() as conn:
-            await _grant_admin(conn, user, admin, source="ADMIN_EMAILS")
+            await _grant_admin(conn, user.id, source="ADMIN_EMAILS")
     return len(users)
 
 
-async def _grant_admin(conn: BaseDBAsyncClient, user: User, admin: Role, source: str) -> None:
+async def _grant_admin(conn: Connection, user_id: uuid.UUID, source: str) -> None:
     """Operator grants have no acting user; ``source`` in the audit record says who did it."""
-    await user.roles.add(admin, using_db=conn)
+    await auth_queries.grant_roles(conn, user_id, [rbac.ADMIN_ROLE])
+    details = {"role": rbac.ADMIN_ROLE, "source": source}
     await record_audit(
-        conn,
-        None,
-        "user.roles.grant",
-        "user",
-        str(user.id),
-        {"role": rbac.ADMIN_ROLE, "source": source},
-        None,
+        conn, AuditEntry(None, "user.roles.grant", "user", str(user_id), details, None)
     )
 
 
@@ -71,20 +64,13 @@ async def create_admin(settings: Settings, data: RegisterRequest) -> int:
 
 
 async def _create_or_promote(email: str, password: str, display_name: str) -> bool:
-    admin = await Role.get(name=rbac.ADMIN_ROLE)
     async with in_transaction() as conn:
-        user = await User.get_or_none(email=email, using_db=conn)
+        user = await auth_queries.user_by_email(conn, email)
         created = user is None
         if user is None:
-            user = await User.create(
-                email=email,
-                password_hash=security.hash_password(password),
-                display_name=display_name,
-                using_db=conn,
-            )
-            member = await Role.get(name=rbac.MEMBER_ROLE, using_db=conn)
-            await user.roles.add(member, using_db=conn)
-        await _grant_admin(conn, user, admin, source="create-admin")
+            password_hash = security.hash_password(password)
+            user = await auth_service.create_user(conn, email, password_hash, display_name, [])
+        await _grant_admin(conn, user.id, source="create-admin")
     return created
 
 

@@ -15,12 +15,9 @@ from pydantic import ValidationError
 
 from observability.logging import configure_logging
 from service.config import Settings, generate_dev_secret
+from service.ops.exit_codes import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 logger = logging.getLogger("praxis.cli")
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 class CliError(Exception):

@@ -9,14 +9,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
+from tortoise.transactions import in_transaction
 from tqdm import tqdm
 
+from service.admin.content import queries as content_queries
+from service.auth import queries as auth_queries
+from service.auth import service as auth_service
 from service.config import Settings
-from service.infra import db
+from service.infra import db, sql
+from service.infra.sql import Connection, CopyTarget
 from service.kit import rbac, security
+from service.ops.exit_codes import EXIT_OK
+from service.sessions import queries as session_queries
 
-EXIT_OK = 0
 BATCH_ROWS = 50_000
 CATEGORIES = ["algorithms", "databases", "networking", "python", "security", "writing"]
 TAGS = ["async", "basics", "deep-dive", "interview", "sql", "testing", "tips", "warm-up"]
@@ -34,22 +39,22 @@ DEMO_ACCOUNTS = [
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     database = await db.resolve_database(settings)
     await db.apply_migrations(database.url)
-    conn = await asyncpg.connect(database.url)
+    await db.init_orm(database.url)
     try:
         if args.demo:
-            await seed_demo(conn, only_if_empty=args.if_empty)
+            await seed_demo(only_if_empty=args.if_empty)
         if args.users or args.content or args.sessions:
-            await seed_bulk(conn, args.users, args.content, args.sessions)
+            await seed_bulk(db.connection(), args.users, args.content, args.sessions)
     finally:
-        await conn.close()
+        await db.close_orm()
     return EXIT_OK
 
 
-async def seed_demo(conn: asyncpg.Connection, only_if_empty: bool) -> None:
-    if only_if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
+async def seed_demo(only_if_empty: bool) -> None:
+    if only_if_empty and await auth_queries.any_user_exists(db.connection()):
         print("Database already has users; demo data not added.")  # noqa: T201
         return
-    async with conn.transaction():
+    async with in_transaction() as conn:
         users = [await _demo_user(conn, *account) for account in DEMO_ACCOUNTS]
         content_ids = await _insert_content(conn, 12, published_share=0.85, rng=random.Random(7))
         await _insert_sessions(conn, [users[2]], content_ids, 15, random.Random(7))
@@ -59,67 +64,54 @@ async def seed_demo(conn: asyncpg.Connection, only_if_empty: bool) -> None:
 
 
 async def _demo_user(
-    conn: asyncpg.Connection, email: str, password: str, name: str, role: str
+    conn: Connection, email: str, password: str, name: str, role: str
 ) -> uuid.UUID:
-    user_id: uuid.UUID | None = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
-    if user_id is None:
-        user_id = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO users (id, email, password_hash, display_name, is_active, created_at,"
-            " updated_at) VALUES ($1, $2, $3, $4, TRUE, now(), now())",
-            user_id,
-            email,
-            security.hash_password(password),
-            name,
-        )
-    for granted in {role, rbac.MEMBER_ROLE}:
-        await conn.execute(
-            "INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE name = $2"
-            " ON CONFLICT DO NOTHING",
-            user_id,
-            granted,
-        )
-    return user_id
+    """The demo account, created once; a rerun gives an existing account its role again."""
+    user = await auth_queries.user_by_email(conn, email)
+    if user is None:
+        password_hash = security.hash_password(password)
+        user = await auth_service.create_user(conn, email, password_hash, name, [role])
+    else:
+        await auth_queries.grant_roles(conn, user.id, [role, rbac.MEMBER_ROLE])
+    return user.id
 
 
-async def seed_bulk(conn: asyncpg.Connection, users: int, content: int, sessions: int) -> None:
+async def seed_bulk(conn: Connection, users: int, content: int, sessions: int) -> None:
     rng = random.Random(42)
     if users:
         await _insert_users(conn, users, rng)
     if content:
         await _insert_content(conn, content, published_share=0.9, rng=rng)
     if sessions:
-        user_ids = [r["id"] for r in await conn.fetch("SELECT id FROM users")]
-        content_ids = [r["id"] for r in await conn.fetch("SELECT id FROM content")]
+        user_ids = await auth_queries.user_ids(conn)
+        content_ids = await content_queries.content_ids(conn)
         if not user_ids or not content_ids:
             raise SystemExit("praxis: sessions need users and content; seed those first")
         await _insert_sessions(conn, user_ids, content_ids, sessions, rng)
-    await conn.execute("ANALYZE")
+    await sql.analyze(conn)
 
 
 async def _copy_in_batches(
-    conn: asyncpg.Connection,
-    table: str,
-    columns: list[str],
-    rows: Iterator[tuple[Any, ...]],
-    total: int,
+    conn: Connection, target: CopyTarget, rows: Iterator[tuple[Any, ...]], total: int
 ) -> None:
-    with tqdm(total=total, desc=table, unit="rows", unit_scale=True) as progress:
+    with tqdm(total=total, desc=target.table, unit="rows", unit_scale=True) as progress:
         batch: list[tuple[Any, ...]] = []
         for row in rows:
             batch.append(row)
             if len(batch) == BATCH_ROWS:
-                await conn.copy_records_to_table(table, records=batch, columns=columns)
+                await sql.copy_records(conn, target, batch)
                 progress.update(len(batch))
                 batch = []
         if batch:
-            await conn.copy_records_to_table(table, records=batch, columns=columns)
+            await sql.copy_records(conn, target, batch)
             progress.update(len(batch))
 
 
-async def _insert_users(conn: asyncpg.Connection, count: int, rng: random.Random) -> None:
+async def _insert_users(conn: Connection, count: int, rng: random.Random) -> None:
+    """Bulk users (members), by COPY: the one path that bypasses ``create_user``, because
+    hundreds of thousands of rows one INSERT at a time would take minutes."""
     password_hash = security.hash_password(BULK_PASSWORD)
-    member_id = await conn.fetchval("SELECT id FROM roles WHERE name = $1", rbac.MEMBER_ROLE)
+    member_id = await auth_queries.role_id(conn, rbac.MEMBER_ROLE)
     run_tag = uuid.uuid4().hex[:8]
     now = datetime.now(UTC)
     ids = [uuid.uuid4() for _ in range(count)]
@@ -135,22 +127,13 @@ async def _insert_users(conn: asyncpg.Connection, count: int, rng: random.Random
         )
         for i, uid in enumerate(ids)
     )
-    columns = [
-        "id",
-        "email",
-        "password_hash",
-        "display_name",
-        "is_active",
-        "created_at",
-        "updated_at",
-    ]
-    await _copy_in_batches(conn, "users", columns, users, count)
+    await _copy_in_batches(conn, auth_queries.USERS_COPY, users, count)
     grants = ((uid, member_id) for uid in ids)
-    await _copy_in_batches(conn, "user_roles", ["user_id", "role_id"], grants, count)
+    await _copy_in_batches(conn, auth_queries.USER_ROLES_COPY, grants, count)
 
 
 async def _insert_content(
-    conn: asyncpg.Connection, count: int, published_share: float, rng: random.Random
+    conn: Connection, count: int, published_share: float, rng: random.Random
 ) -> list[uuid.UUID]:
     tag_ids = await _ensure_tags(conn)
     now = datetime.now(UTC)
@@ -178,40 +161,19 @@ async def _insert_content(
                 created,
             )
 
-    columns = [
-        "id",
-        "slug",
-        "title",
-        "summary",
-        "body",
-        "kind",
-        "category",
-        "difficulty",
-        "duration_minutes",
-        "status",
-        "published_at",
-        "created_at",
-        "updated_at",
-    ]
-    await _copy_in_batches(conn, "content", columns, rows(), count)
+    await _copy_in_batches(conn, content_queries.CONTENT_COPY, rows(), count)
     links = ((cid, tag) for cid in ids for tag in rng.sample(list(tag_ids), k=rng.randint(1, 3)))
-    await conn.copy_records_to_table(
-        "content_tags", records=list(links), columns=["content_id", "tag_id"]
-    )
+    await sql.copy_records(conn, content_queries.CONTENT_TAGS_COPY, links)
     return ids
 
 
-async def _ensure_tags(conn: asyncpg.Connection) -> list[int]:
-    await conn.executemany(
-        "INSERT INTO tags (name, created_at) VALUES ($1, now()) ON CONFLICT (name) DO NOTHING",
-        [(t,) for t in TAGS],
-    )
-    rows = await conn.fetch("SELECT id FROM tags WHERE name = ANY($1::text[])", TAGS)
-    return [r["id"] for r in rows]
+async def _ensure_tags(conn: Connection) -> list[int]:
+    await content_queries.ensure_tags(conn, TAGS)
+    return await content_queries.tag_ids(conn, TAGS)
 
 
 async def _insert_sessions(
-    conn: asyncpg.Connection,
+    conn: Connection,
     user_ids: list[uuid.UUID],
     content_ids: list[uuid.UUID],
     count: int,
@@ -239,17 +201,4 @@ async def _insert_sessions(
                 ended,
             )
 
-    columns = [
-        "id",
-        "user_id",
-        "content_id",
-        "status",
-        "progress",
-        "notes",
-        "score",
-        "started_at",
-        "ended_at",
-        "duration_seconds",
-        "updated_at",
-    ]
-    await _copy_in_batches(conn, "practice_sessions", columns, rows(), count)
+    await _copy_in_batches(conn, session_queries.SESSIONS_COPY, rows(), count)

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from service.kit.fields import refusing_nul
 from service.models import ContentKind, Difficulty, SessionStatus
+from service.sessions.queries import SessionRow
 
 ACTIVE_SESSION_LIMIT = 5
 MAX_NOTES_CHARS = 10_000
@@ -20,11 +22,7 @@ IDEMPOTENCY_KEY_MAX_CHARS = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def _without_nul(value: str) -> str:
-    # PostgreSQL text and jsonb cannot hold U+0000; refusing it here keeps it a 422, not a 500.
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character")
-    return value
+_without_nul = refusing_nul("must not contain the NUL character")
 
 
 def _json_object_storable(value: dict[str, Any]) -> dict[str, Any]:
@@ -143,28 +141,28 @@ class SessionOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> SessionOut:
+    def from_row(cls, row: SessionRow) -> SessionOut:
         """From a row of ``queries.SESSION_COLUMNS``."""
         return cls(content=content_of(row), **session_fields(row))
 
 
-def content_of(row: dict[str, Any]) -> SessionContentOut:
+def content_of(row: SessionRow) -> SessionContentOut:
     return SessionContentOut(
-        slug=row["content_slug"],
-        title=row["content_title"],
-        kind=row["content_kind"],
-        category=row["content_category"],
-        difficulty=row["content_difficulty"],
-        duration_minutes=row["content_duration_minutes"],
+        slug=row.content_slug,
+        title=row.content_title,
+        kind=ContentKind(row.content_kind),
+        category=row.content_category,
+        difficulty=Difficulty(row.content_difficulty),
+        duration_minutes=row.content_duration_minutes,
     )
 
 
 _SESSION_FIELDS = tuple(name for name in SessionOut.model_fields if name != "content")
 
 
-def session_fields(row: dict[str, Any]) -> dict[str, Any]:
+def session_fields(row: SessionRow) -> dict[str, Any]:
     """The session's own columns of a row, without its content."""
-    return {name: row[name] for name in _SESSION_FIELDS}
+    return {name: getattr(row, name) for name in _SESSION_FIELDS}
 
 
 class EventOut(BaseModel):

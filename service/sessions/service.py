@@ -28,11 +28,13 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from service.infra import db
+from service.infra.sql import Connection
 from service.kit.errors import ApiError, ErrorCode
 from service.sessions import queries
+from service.sessions.queries import SessionRow
 from service.sessions.schemas import (
     ACTIVE_SESSION_LIMIT,
     MAX_EVENT_DATA_BYTES,
@@ -99,7 +101,7 @@ async def start_session(
     return await _start_idempotently(user_id, data, idempotency_key)
 
 
-async def _start(conn: BaseDBAsyncClient, user_id: uuid.UUID, slug: str) -> SessionOut:
+async def _start(conn: Connection, user_id: uuid.UUID, slug: str) -> SessionOut:
     content_id = await queries.published_content_id(conn, slug)
     if content_id is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No published content has this slug.")
@@ -124,9 +126,7 @@ async def _start_idempotently(user_id: uuid.UUID, data: StartSessionRequest, key
     return outcome.answer(replayed=False)
 
 
-async def _stored_outcome_of_start(
-    conn: BaseDBAsyncClient, user_id: uuid.UUID, slug: str
-) -> _Stored:
+async def _stored_outcome_of_start(conn: Connection, user_id: uuid.UUID, slug: str) -> _Stored:
     try:
         session = await _start(conn, user_id, slug)
     except ApiError as error:
@@ -137,7 +137,7 @@ async def _stored_outcome_of_start(
 
 
 async def _claim_key(
-    conn: BaseDBAsyncClient, user_id: uuid.UUID, key: str, request_hash: str
+    conn: Connection, user_id: uuid.UUID, key: str, request_hash: str
 ) -> int | _Stored:
     """The id of the key's row when this request owns it, else the answer stored on it."""
     # A second round only when the row vanished between the two statements (its user deleted).
@@ -148,15 +148,15 @@ async def _claim_key(
         row = await queries.stored_idempotency_key(conn, user_id, key, IDEMPOTENCY_KEY_TTL)
         if row is None:
             continue
-        if row["expired"]:
-            await queries.reclaim_idempotency_key(conn, row["id"], request_hash)
-            return int(row["id"])
-        if row["request_hash"] != request_hash:
+        if row.expired:
+            await queries.reclaim_idempotency_key(conn, row.id, request_hash)
+            return row.id
+        if row.request_hash != request_hash:
             raise ApiError(
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "This Idempotency-Key was already used with a different request body.",
             )
-        return _Stored(int(row["response_status"]), orjson.loads(row["response_body"]))
+        return _Stored(row.response_status, orjson.loads(row.response_body))
     raise RuntimeError("idempotency key row vanished twice while claiming it")
 
 
@@ -170,7 +170,7 @@ def _fingerprint(data: StartSessionRequest) -> str:
 
 
 async def get_session(user_id: uuid.UUID, session_id: uuid.UUID) -> SessionOut:
-    row = await queries.session_of(user_id, session_id)
+    row = await queries.session_of(db.connection(), user_id, session_id)
     if row is None:
         raise _not_found()
     return SessionOut.from_row(row)
@@ -179,19 +179,21 @@ async def get_session(user_id: uuid.UUID, session_id: uuid.UUID) -> SessionOut:
 async def update_session(
     user_id: uuid.UUID, session_id: uuid.UUID, data: UpdateSessionRequest
 ) -> SessionOut:
-    row = await queries.update_active(user_id, session_id, data.progress, data.notes)
+    row = await queries.update_active(
+        db.connection(), user_id, session_id, data.progress, data.notes
+    )
     return await _changed_or_refused(row, user_id, session_id)
 
 
 async def complete_session(
     user_id: uuid.UUID, session_id: uuid.UUID, data: CompleteRequest
 ) -> SessionOut:
-    row = await queries.complete_active(user_id, session_id, data.score)
+    row = await queries.complete_active(db.connection(), user_id, session_id, data.score)
     return await _changed_or_refused(row, user_id, session_id)
 
 
 async def abandon_session(user_id: uuid.UUID, session_id: uuid.UUID) -> SessionOut:
-    row = await queries.abandon_active(user_id, session_id)
+    row = await queries.abandon_active(db.connection(), user_id, session_id)
     return await _changed_or_refused(row, user_id, session_id)
 
 
@@ -201,20 +203,22 @@ async def record_event(user_id: uuid.UUID, session_id: uuid.UUID, data: EventReq
             ErrorCode.PAYLOAD_TOO_LARGE,
             f"An event's data must serialize to at most {MAX_EVENT_DATA_BYTES} bytes of JSON.",
         )
-    row = await queries.insert_event_if_active(user_id, session_id, data.kind, data.data)
+    row = await queries.insert_event_if_active(
+        db.connection(), user_id, session_id, data.kind, data.data
+    )
     if row is None:
         raise await _refusal(user_id, session_id)
     return EventOut(
-        id=str(row["id"]),
-        session_id=row["session_id"],
-        kind=row["kind"],
-        data=orjson.loads(row["data"]),
-        created_at=row["created_at"],
+        id=str(row.id),
+        session_id=row.session_id,
+        kind=row.kind,
+        data=orjson.loads(row.data),
+        created_at=row.created_at,
     )
 
 
 async def _changed_or_refused(
-    row: dict[str, Any] | None, user_id: uuid.UUID, session_id: uuid.UUID
+    row: SessionRow | None, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> SessionOut:
     if row is None:
         raise await _refusal(user_id, session_id)
@@ -223,7 +227,7 @@ async def _changed_or_refused(
 
 async def _refusal(user_id: uuid.UUID, session_id: uuid.UUID) -> ApiError:
     """Why a change to an active session of the caller's matched nothing."""
-    status = await queries.session_status(user_id, session_id)
+    status = await queries.session_status(db.connection(), user_id, session_id)
     if status is None:
         return _not_found()
     return ApiError(ErrorCode.SESSION_CLOSED, f"This session is {status}; it can no longer change.")

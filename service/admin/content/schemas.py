@@ -17,6 +17,7 @@ from service.content.schemas import (
     TagList,
     no_nul,
 )
+from service.kit.fields import non_blank
 from service.kit.pagination import Page
 from service.models import ContentKind, ContentStatus, Difficulty
 
@@ -24,13 +25,7 @@ MAX_DURATION_MINUTES = 24 * 60
 MAX_BODY_CHARACTERS = 200_000
 
 
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
-Title = Annotated[str, Field(max_length=200), AfterValidator(no_nul), AfterValidator(_non_blank)]
+Title = Annotated[str, Field(max_length=200), AfterValidator(no_nul), AfterValidator(non_blank)]
 Summary = Annotated[str, Field(max_length=1000), AfterValidator(no_nul)]
 Body = Annotated[str, Field(max_length=MAX_BODY_CHARACTERS), AfterValidator(no_nul)]
 # Strict: "10", 10.5 and true are not durations.

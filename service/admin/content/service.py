@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from service.admin.audit.queries import record_audit
+from service.admin.audit.queries import AuditEntry, record_audit
 from service.admin.content import queries
-from service.admin.content.queries import CreatedPosition
+from service.admin.content.queries import AdminContentDetailRow, AdminContentRow
 from service.admin.content.schemas import (
     AdminContentItemOut,
     AdminContentOut,
@@ -27,9 +26,11 @@ from service.admin.content.schemas import (
     ContentUpdate,
 )
 from service.content.schemas import SLUG_MAX_LENGTH
+from service.infra import db
+from service.infra.sql import Connection
 from service.kit.cache import ReadCache
 from service.kit.errors import ApiError, ErrorCode
-from service.kit.pagination import cursor_id, cursor_time, decode_cursor, paginate
+from service.kit.pagination import Keyset, paginate
 
 TARGET_TYPE = "content"
 # Room for a "-<n>" suffix when a derived slug is taken.
@@ -47,40 +48,44 @@ class WriteContext:
     cache: ReadCache
 
     async def audit(
-        self, conn: Any, action: str, content_id: uuid.UUID, details: dict[str, Any]
+        self, conn: Connection, action: str, content_id: uuid.UUID, details: dict[str, Any]
     ) -> None:
-        await record_audit(
-            conn, self.actor_id, action, TARGET_TYPE, str(content_id), details, self.request_id
+        entry = AuditEntry(
+            self.actor_id, action, TARGET_TYPE, str(content_id), details, self.request_id
         )
+        await record_audit(conn, entry)
 
 
 async def list_content(query: AdminContentQuery) -> AdminContentPage:
-    after = _position_from_cursor(query.cursor)
-    rows = await queries.page(query.status, query.q, after, query.limit + 1)
-    items, next_cursor = paginate(
-        rows, query.limit, lambda row: [row["created_at"].isoformat(), str(row["id"])]
-    )
+    after = Keyset.from_cursor(query.cursor)
+    rows = await queries.page(db.connection(), query.status, query.q, after, query.limit + 1)
+    items, next_cursor = paginate(rows, query.limit, _sort_key)
     return AdminContentPage(
-        items=[AdminContentItemOut.model_validate(row) for row in items], next_cursor=next_cursor
+        items=[AdminContentItemOut.model_validate(row, from_attributes=True) for row in items],
+        next_cursor=next_cursor,
     )
+
+
+def _sort_key(row: AdminContentRow) -> list[Any]:
+    return Keyset(row.created_at, row.id).sort_key()
 
 
 async def get_content(content_id: uuid.UUID) -> AdminContentOut:
-    return _item_out(await queries.item(None, content_id))
+    return _item_out(await queries.item(db.connection(), content_id))
 
 
 async def create_content(data: ContentCreate, ctx: WriteContext) -> AdminContentOut:
-    fields = data.model_dump(exclude={"tags", "slug"})
+    fields = data.model_dump(mode="json", exclude={"tags", "slug"})
     for _ in range(SLUG_ATTEMPTS):
         slug = data.slug or await _free_slug(derive_slug(data.title))
         try:
             async with in_transaction() as conn:
-                content_id = await queries.insert(conn, ctx.actor_id, slug=slug, **fields)
+                content_id = await queries.insert(conn, ctx.actor_id, {"slug": slug, **fields})
                 await queries.replace_tags(conn, content_id, data.tags)
                 await ctx.audit(conn, "content.create", content_id, {"slug": slug})
                 created = _item_out(await queries.item(conn, content_id))
         except IntegrityError:
-            if not await queries.slug_exists(slug):
+            if not await queries.slug_exists(db.connection(), slug):
                 raise
             if data.slug is not None:
                 raise _slug_taken(slug) from None
@@ -94,13 +99,13 @@ async def update_content(
     content_id: uuid.UUID, data: ContentUpdate, ctx: WriteContext
 ) -> AdminContentOut:
     """Partial update; an empty body changes nothing and leaves no audit record."""
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(mode="json", exclude_unset=True)
     if not changes:
         return await get_content(content_id)
     tags = changes.pop("tags", None)
     try:
         async with in_transaction() as conn:
-            if not await queries.update(conn, content_id, updated_at=_now(), **changes):
+            if not await queries.update(conn, content_id, changes, _now()):
                 raise _not_found()
             if tags is not None:
                 await queries.replace_tags(conn, content_id, tags)
@@ -108,7 +113,7 @@ async def update_content(
             await ctx.audit(conn, "content.update", content_id, details)
             updated = _item_out(await queries.item(conn, content_id))
     except IntegrityError:
-        if "slug" in changes and await queries.slug_exists(changes["slug"]):
+        if "slug" in changes and await queries.slug_exists(db.connection(), changes["slug"]):
             raise _slug_taken(changes["slug"]) from None
         raise
     await ctx.cache.invalidate()
@@ -125,7 +130,7 @@ async def unpublish(content_id: uuid.UUID, ctx: WriteContext) -> AdminContentOut
     return await _change_status(content_id, ctx, queries.unpublish, "content.unpublish")
 
 
-StatusChange = Callable[[BaseDBAsyncClient, uuid.UUID, datetime], Awaitable[bool]]
+StatusChange = Callable[[Connection, uuid.UUID, datetime], Awaitable[bool]]
 
 
 async def _change_status(
@@ -168,7 +173,7 @@ def derive_slug(title: str) -> str:
 
 
 async def _free_slug(base: str) -> str:
-    taken = await queries.slugs_from(base)
+    taken = await queries.slugs_from(db.connection(), base)
     if base not in taken:
         return base
     suffix = 2
@@ -177,17 +182,10 @@ async def _free_slug(base: str) -> str:
     return f"{base}-{suffix}"
 
 
-def _position_from_cursor(cursor: str | None) -> CreatedPosition | None:
-    if cursor is None:
-        return None
-    created_at, item_id = decode_cursor(cursor, 2)
-    return CreatedPosition(cursor_time(created_at), cursor_id(item_id))
-
-
-def _item_out(row: dict[str, Any] | None) -> AdminContentOut:
+def _item_out(row: AdminContentDetailRow | None) -> AdminContentOut:
     if row is None:
         raise _not_found()
-    return AdminContentOut.model_validate(row)
+    return AdminContentOut.model_validate(row, from_attributes=True)
 
 
 def _now() -> datetime:

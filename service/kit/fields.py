@@ -1,0 +1,26 @@
+"""Text rules request fields of several domains share, as Pydantic ``AfterValidator`` functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+NUL = "\x00"
+
+
+def non_blank(value: str) -> str:
+    """The value stripped; refused when nothing but whitespace."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+def refusing_nul(message: str) -> Callable[[str], str]:
+    """A validator refusing U+0000, which PostgreSQL text and jsonb cannot hold: a 422 with
+    ``message``, not a database error. Each API words the refusal its own (documented) way."""
+
+    def no_nul(value: str) -> str:
+        if NUL in value:
+            raise ValueError(message)
+        return value
+
+    return no_nul
