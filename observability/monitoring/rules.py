@@ -237,7 +237,7 @@ def dependency_alerts() -> list[Rule]:
             "10m",
             "ticket",
             "Slow SQL statements are frequent",
-            "{{ $labels.operation }}: {{ $value | humanize }} statements per second slower "
+            "{{ $labels.operation }}: {{ printf \"%.2f\" $value }} statements per second slower "
             "than SLOW_QUERY_MS over 5 minutes.",
         ),
     ]
