@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from observability.monitoring.rules import CACHE_LOOKUPS, DECISIONS
 from observability.monitoring.slo import (
     BURN_RATE_ALERTS,
     JOB,
@@ -52,8 +53,13 @@ class Panel:
             if self.kind == "timeseries"
             else {"reduceOptions": {"calcs": ["lastNotNull"]}},
             "targets": [
-                {"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": e, "legendFormat": legend}
-                for i, (e, legend) in enumerate(self.targets)
+                {
+                    "refId": chr(ord("A") + i),
+                    "datasource": DATASOURCE,
+                    "expr": expr,
+                    "legendFormat": legend,
+                }
+                for i, (expr, legend) in enumerate(self.targets)
             ],
         }
 
@@ -97,7 +103,8 @@ def overview() -> Json:
                 "Requests per second by status",
                 (
                     (
-                        f"sum by (status) (rate(praxis_http_requests_total{{{NOT_USER_TRAFFIC}}}[5m]))",
+                        f"sum by (status) (rate(praxis_http_requests_total{{{NOT_USER_TRAFFIC}}}"
+                        "[5m]))",
                         "{{status}}",
                     ),
                 ),
@@ -131,7 +138,6 @@ def overview() -> Json:
 
 
 def dependencies() -> Json:
-    decisions = "job_policy_decision_mode:praxis_rate_limit_decisions:rate5m"
     refusals = "job_policy_mode:praxis_rate_limit_refusals:rate5m"
     return dashboard(
         "praxis-dependencies",
@@ -162,14 +168,14 @@ def dependencies() -> Json:
             ),
             Panel(
                 "Cache lookups by tier and result",
-                (("job_cache_result:praxis_cache_requests:rate5m", "{{cache}} {{result}}"),),
+                ((CACHE_LOOKUPS, "{{cache}} {{result}}"),),
                 unit="ops",
             ),
             Panel(
                 "Redis errors",
                 (
                     (
-                        'sum by (cache) (job_cache_result:praxis_cache_requests:rate5m{result="error"})',
+                        f'sum by (cache) ({CACHE_LOOKUPS}{{result="error"}})',
                         "{{cache}}",
                     ),
                 ),
@@ -178,7 +184,7 @@ def dependencies() -> Json:
             ),
             Panel(
                 "Rate-limit decisions by policy",
-                ((f"sum by (policy, decision) ({decisions})", "{{policy}} {{decision}}"),),
+                ((f"sum by (policy, decision) ({DECISIONS})", "{{policy}} {{decision}}"),),
                 unit="reqps",
             ),
             Panel(

@@ -52,8 +52,13 @@ def http_rules() -> list[Rule]:
             "job_route:praxis_http_errors:ratio_rate5m",
             "job_route:praxis_http_errors:rate5m / job_route:praxis_http_requests:rate5m",
         ),
-        record("job:praxis_http_requests:rate5m", "sum by (job) (job_route:praxis_http_requests:rate5m)"),
-        record("job:praxis_http_errors:rate5m", "sum by (job) (job_route:praxis_http_errors:rate5m)"),
+        record(
+            "job:praxis_http_requests:rate5m",
+            "sum by (job) (job_route:praxis_http_requests:rate5m)",
+        ),
+        record(
+            "job:praxis_http_errors:rate5m", "sum by (job) (job_route:praxis_http_errors:rate5m)"
+        ),
         record(
             "job:praxis_http_errors:ratio_rate5m",
             "job:praxis_http_errors:rate5m / job:praxis_http_requests:rate5m",
@@ -127,9 +132,7 @@ def recording_groups() -> list[Group]:
     ]
 
 
-def alert(
-    name: str, expr: str, for_: str, severity: str, summary: str, description: str
-) -> Rule:
+def alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> Rule:
     return {
         "alert": name,
         "expr": expr,
@@ -153,8 +156,9 @@ def burn_rate_alert(sli: Sli, row: BurnRateAlert) -> Rule:
         row.severity,
         f"{sli.title} SLO: error budget burning at {row.factor:g}x the sustainable rate",
         f"{{{{ $labels.job }}}}: {{{{ $value | humanizePercentage }}}} of requests missed the "
-        f"{sli.title.lower()} SLO ({sli.objective * 100:g} %) over {row.long_window}, and still over "
-        f"{row.short_window}; {row.budget_spent} of the 30-day budget spent in {row.long_window}.",
+        f"{sli.title.lower()} SLO ({sli.objective * 100:g} %) over {row.long_window}, and "
+        f"still over {row.short_window}; {row.budget_spent} of the 30-day budget spent in "
+        f"{row.long_window}.",
     )
 
 
@@ -237,7 +241,7 @@ def dependency_alerts() -> list[Rule]:
             "10m",
             "ticket",
             "Slow SQL statements are frequent",
-            "{{ $labels.operation }}: {{ printf \"%.2f\" $value }} statements per second slower "
+            '{{ $labels.operation }}: {{ printf "%.2f" $value }} statements per second slower '
             "than SLOW_QUERY_MS over 5 minutes.",
         ),
     ]
