@@ -7,10 +7,10 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install run test lint format bench bench-indexes clean
+.PHONY: help install install-tools run test lint format bench bench-indexes monitoring stack clean
 
 help:
-	@echo "make run | test | lint | format | bench | bench-indexes | clean"
+	@echo "make run | test | lint | format | bench | bench-indexes | monitoring | stack | clean"
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,7 +24,11 @@ run: install
 	$(RUN) praxis seed --demo --if-empty
 	$(RUN) praxis serve
 
-test: install
+# promtool, prometheus and nginx from Debian, for the monitoring and compose tests.
+install-tools:
+	@sh .ci/install-debian-tools
+
+test: install install-tools
 	$(RUN) pytest --cov --cov-report=term -p no:cacheprovider
 
 lint: install
@@ -41,6 +45,19 @@ bench: install
 
 bench-indexes: install
 	$(RUN) python -m bench.index_bench
+
+# Rewrite the generated Prometheus rules and Grafana dashboards after editing the generator.
+monitoring: install
+	$(RUN) python -m observability.monitoring
+
+stack:
+	@command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 || \
+		{ echo "make stack needs Docker with the compose plugin (https://docs.docker.com/engine/install/)"; exit 1; }
+	@test -n "$$JWT_SECRET" || \
+		{ echo "Set JWT_SECRET first, e.g. export JWT_SECRET=\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"; exit 1; }
+	docker compose up --build -d
+	@echo "API http://127.0.0.1:8000 | Grafana http://127.0.0.1:3000 (admin, GRAFANA_ADMIN_PASSWORD or praxis-local-only)"
+	@echo "Prometheus http://127.0.0.1:9090 | Jaeger http://127.0.0.1:16686"
 
 clean:
 	rm -rf .praxis .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
