@@ -11,11 +11,11 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
 
-def test_the_stack_has_the_api_its_dependencies_and_observability():
+def test_the_stack_has_the_api_its_dependencies_and_observability() -> None:
     assert set(SERVICES) == {"api", "postgres", "redis", "prometheus", "grafana"}
 
 
-def test_every_mounted_host_path_exists():
+def test_every_mounted_host_path_exists() -> None:
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
@@ -23,12 +23,12 @@ def test_every_mounted_host_path_exists():
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
 
 
-def test_every_service_has_a_health_check():
+def test_every_service_has_a_health_check() -> None:
     for name, service in SERVICES.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
 
 
-def test_the_api_health_check_probes_readiness_on_its_own_port():
+def test_the_api_health_check_probes_readiness_on_its_own_port() -> None:
     api = SERVICES["api"]
     probe = " ".join(api["healthcheck"]["test"])
     assert "/health/ready" in probe
@@ -36,7 +36,7 @@ def test_the_api_health_check_probes_readiness_on_its_own_port():
     assert "127.0.0.1:8000" in probe
 
 
-def test_the_api_is_configured_to_pass_its_own_production_checks():
+def test_the_api_is_configured_to_pass_its_own_production_checks() -> None:
     from service.config import Settings
 
     settings = Settings(**{k.lower(): v for k, v in SERVICES["api"]["environment"].items()})
@@ -44,7 +44,7 @@ def test_the_api_is_configured_to_pass_its_own_production_checks():
     assert settings.production_problems() == []
 
 
-def test_api_urls_point_at_the_compose_services_and_ports():
+def test_api_urls_point_at_the_compose_services_and_ports() -> None:
     env = SERVICES["api"]["environment"]
     assert re.search(r"@postgres:5432/", env["DATABASE_URL"])
     assert env["REDIS_URL"].startswith("redis://redis:6379/")
@@ -52,26 +52,26 @@ def test_api_urls_point_at_the_compose_services_and_ports():
     assert "6379:6379" in SERVICES["redis"]["ports"]
 
 
-def test_the_api_waits_for_healthy_dependencies():
+def test_the_api_waits_for_healthy_dependencies() -> None:
     depends = SERVICES["api"]["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
 
 
-def test_prometheus_scrapes_the_api_metrics_endpoint():
+def test_prometheus_scrapes_the_api_metrics_endpoint() -> None:
     config = yaml.safe_load((ROOT / "observability/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["praxis"]["metrics_path"] == "/metrics"
     assert jobs["praxis"]["static_configs"][0]["targets"] == ["api:8000"]
 
 
-def test_grafana_provisions_the_prometheus_datasource_at_its_compose_address():
+def test_grafana_provisions_the_prometheus_datasource_at_its_compose_address() -> None:
     config = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())
     assert config["datasources"][0]["url"] == "http://prometheus:9090"
     assert "9090:9090" in SERVICES["prometheus"]["ports"]
 
 
-def test_the_dockerfile_exposes_the_api_port_and_copies_what_serve_needs():
+def test_the_dockerfile_exposes_the_api_port_and_copies_what_serve_needs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "EXPOSE 8000" in dockerfile
     for needed in ("service", "migrations", "observability", "uv.lock"):

@@ -17,7 +17,7 @@ import pytest
 import redis
 from prometheus_client.mmap_dict import MmapedDict
 
-from tests.processes import free_port, praxis_serve, stop, wait_until
+from tests.support.processes import free_port, praxis_serve, stop, wait_until
 
 WORKERS = 2
 QUOTA = 12  # per hour: one request's worth refills every 5 minutes, never during this module

@@ -16,11 +16,11 @@ INDEX_MIGRATION = 2
 
 
 @pytest.fixture
-def scratch_database(database_url):
+def scratch_database(database_url: str):
     admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
     name = f"praxis_mig_{uuid.uuid4().hex[:8]}"
 
-    async def run(sql):
+    async def run(sql: str):
         conn = await asyncpg.connect(admin_url)
         try:
             await conn.execute(sql)
@@ -32,7 +32,7 @@ def scratch_database(database_url):
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
-def fetch(url, sql):
+def fetch(url: str, sql: str):
     async def run():
         conn = await asyncpg.connect(url)
         try:
@@ -43,16 +43,16 @@ def fetch(url, sql):
     return asyncio.run(run())
 
 
-def index_names(url):
+def index_names(url: str):
     rows = fetch(url, "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'idx\\_%'")
     return {r["indexname"] for r in rows}
 
 
-def migrations(action, url, *args):
+def migrations(action, url: str, *args):
     """Run a migration function of service.infra.db in a process of its own: Aerich initialises and
     closes Tortoise's process-global connections, which the served test app is using."""
     code = (
-        "import asyncio, json, sys; from service import db; "
+        "import asyncio, json, sys; from service.infra import db; "
         f"print(json.dumps(asyncio.run(db.{action}(*sys.argv[1:2], *map(int, sys.argv[2:])))))"
     )
     result = subprocess.run(
@@ -69,13 +69,13 @@ def versions(names):
     return [name.split("_", 1)[0] for name in names]
 
 
-def test_a_fresh_database_gets_every_migration_then_none_are_pending(scratch_database):
+def test_a_fresh_database_gets_every_migration_then_none_are_pending(scratch_database) -> None:
     assert versions(migrations("apply_migrations", scratch_database)) == ["0", "1", "2"]
     assert migrations("pending_migrations", scratch_database) == []
     assert migrations("apply_migrations", scratch_database) == []
 
 
-def test_the_built_in_roles_carry_their_permissions(scratch_database):
+def test_the_built_in_roles_carry_their_permissions(scratch_database) -> None:
     migrations("apply_migrations", scratch_database)
     rows = fetch(
         scratch_database,
@@ -88,7 +88,9 @@ def test_the_built_in_roles_carry_their_permissions(scratch_database):
         assert granted[role] == sorted(permissions)
 
 
-def test_the_index_migration_builds_valid_indexes_and_its_downgrade_drops_them(scratch_database):
+def test_the_index_migration_builds_valid_indexes_and_its_downgrade_drops_them(
+    scratch_database,
+) -> None:
     migrations("apply_migrations", scratch_database)
     built = index_names(scratch_database)
     assert {"idx_sessions_user_started", "idx_content_published", "idx_content_search"} <= built

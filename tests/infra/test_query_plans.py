@@ -8,15 +8,17 @@ import random
 import asyncpg
 import pytest
 
+from service.config import Settings
 from service.infra import db
 from service.kit import security
 from service.ops.seed import _insert_content, _insert_sessions, _insert_users
+from tests.support.servers import Api, Server
 
 USERS, CONTENT, SESSIONS = 400, 5000, 40_000
 
 
 @pytest.fixture
-def seeded(server, database_url):
+def seeded(server: Server, database_url: str):
     async def seed():
         conn = await asyncpg.connect(database_url)
         try:
@@ -38,13 +40,13 @@ def seeded(server, database_url):
     return asyncio.run(seed())
 
 
-def statements_of(api, path, **kwargs):
+def statements_of(api: Api, path: str, **kwargs):
     with db.recorded_statements() as statements:
         assert api.get(path, **kwargs).status_code == 200
     return statements
 
 
-def plan_nodes(database_url, sql, params):
+def plan_nodes(database_url: str, sql: str, params):
     async def explain():
         conn = await asyncpg.connect(database_url)
         try:
@@ -61,11 +63,13 @@ def plan_nodes(database_url, sql, params):
     return nodes
 
 
-def scans(nodes, table):
+def scans(nodes, table: str):
     return [n["Node Type"] for n in nodes if n.get("Relation Name") == table]
 
 
-def test_history_reads_the_callers_sessions_through_an_index(api, seeded, settings, database_url):
+def test_history_reads_the_callers_sessions_through_an_index(
+    api: Api, seeded, settings: Settings, database_url: str
+) -> None:
     token, _ = security.issue_access_token(seeded, settings.jwt_secret, 60)
     statements = statements_of(api, "/api/v1/history?limit=20", token=token)
     history = [s for s in statements if "practice_sessions" in s[0]]
@@ -77,7 +81,7 @@ def test_history_reads_the_callers_sessions_through_an_index(api, seeded, settin
         assert "Seq Scan" not in scans(nodes, "session_events")
 
 
-def test_the_public_content_list_is_served_by_an_index(api, seeded, database_url):
+def test_the_public_content_list_is_served_by_an_index(api: Api, seeded, database_url: str) -> None:
     statements = statements_of(api, "/api/v1/content?limit=20")
     listing = [s for s in statements if "FROM content c" in s[0]]
     assert listing
@@ -86,14 +90,14 @@ def test_the_public_content_list_is_served_by_an_index(api, seeded, database_url
         assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
 
 
-def test_the_category_filter_is_served_by_an_index(api, seeded, database_url):
+def test_the_category_filter_is_served_by_an_index(api: Api, seeded, database_url: str) -> None:
     statements = statements_of(api, "/api/v1/content?category=python&limit=20")
     for sql, params in [s for s in statements if "FROM content c" in s[0]]:
         nodes = plan_nodes(database_url, sql, params)
         assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
 
 
-def test_full_text_search_uses_the_gin_index(api, seeded, database_url):
+def test_full_text_search_uses_the_gin_index(api: Api, seeded, database_url: str) -> None:
     statements = statements_of(api, "/api/v1/content?q=python&limit=20")
     for sql, params in [s for s in statements if "to_tsvector" in s[0]]:
         nodes = plan_nodes(database_url, sql, params)

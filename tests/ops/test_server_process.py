@@ -7,11 +7,12 @@ import httpx
 import pytest
 
 from service.dev.embedded_pg import start_embedded_postgres, stop_embedded_postgres
-from tests.processes import STOP_TIMEOUT_SECONDS, free_port, praxis_serve
+from tests.support.problems import assert_problem
+from tests.support.processes import STOP_TIMEOUT_SECONDS, free_port, praxis_serve
 
 
 @pytest.fixture(scope="module")
-def embedded_database(tmp_path_factory):
+def embedded_database(tmp_path_factory: pytest.TempPathFactory):
     base_dir = tmp_path_factory.mktemp("embedded-pg")
     url = start_embedded_postgres(base_dir)
     yield base_dir, url
@@ -19,7 +20,7 @@ def embedded_database(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served(embedded_database, tmp_path_factory):
+def served(embedded_database, tmp_path_factory: pytest.TempPathFactory):
     _, url = embedded_database
     port = free_port()
     env = {
@@ -36,7 +37,7 @@ def served(embedded_database, tmp_path_factory):
         yield process, f"http://127.0.0.1:{port}"
 
 
-def test_a_served_process_migrates_and_answers_the_auth_round_trip(served):
+def test_a_served_process_migrates_and_answers_the_auth_round_trip(served) -> None:
     _, base_url = served
     account = {"email": "proc@example.com", "password": "long enough", "display_name": "P"}
     assert httpx.post(base_url + "/api/v1/auth/register", json=account).status_code == 201
@@ -54,14 +55,16 @@ def test_a_served_process_migrates_and_answers_the_auth_round_trip(served):
     assert me.json()["email"] == "proc@example.com"
 
 
-def test_without_redis_readiness_warns_and_stays_200(served):
+def test_without_redis_readiness_warns_and_stays_200(served) -> None:
     _, base_url = served
     response = httpx.get(base_url + "/health/ready")
     assert response.status_code == 200
     assert response.json()["status"] == "warn"
 
 
-def test_readiness_fails_when_the_database_stops_while_liveness_passes(served, embedded_database):
+def test_readiness_fails_when_the_database_stops_while_liveness_passes(
+    served, embedded_database
+) -> None:
     _, base_url = served
     base_dir, _ = embedded_database
     stop_embedded_postgres(base_dir)
@@ -75,14 +78,13 @@ def test_readiness_fails_when_the_database_stops_while_liveness_passes(served, e
             json={"email": "x@example.com", "password": "long enough", "display_name": "X"},
             timeout=10,
         )
-        assert register.status_code == 503
-        assert register.json()["code"] == "SERVICE_UNAVAILABLE"
+        assert_problem(register, 503, "SERVICE_UNAVAILABLE")
         assert "asyncpg" not in register.text
     finally:
         start_embedded_postgres(base_dir)
 
 
-def test_sigterm_stops_the_server_within_30_seconds(served):
+def test_sigterm_stops_the_server_within_30_seconds(served) -> None:
     process, _ = served
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0

@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, text
 
 from service.config import Settings
 from service.kit.cors import ALLOWED_REQUEST_HEADERS
-from tests.conftest import Api, serving, serving_variant, variant_app
+from tests.support.servers import Api, serving, serving_variant, variant_app
 
 APP_ORIGIN = "https://app.example.com"
 ADMIN_ORIGIN = "https://admin.example.com"
@@ -36,14 +36,16 @@ def names(header_value: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def cross_origin(settings) -> Iterator[Api]:
+def cross_origin(settings: Settings) -> Iterator[Api]:
     """The app with two allowed origins."""
     with serving_variant(settings, cors_origins=ORIGINS) as srv:
         yield Api(srv)
 
 
 @pytest.mark.parametrize("origin", [APP_ORIGIN, ADMIN_ORIGIN])
-def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(cross_origin, origin):
+def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(
+    cross_origin, origin: str
+) -> None:
     answer = cross_origin.get(ME, headers={"Origin": origin})
 
     assert answer.status_code == 401  # error responses are readable cross-origin too
@@ -57,7 +59,7 @@ def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(cr
     "origin",
     ["https://evil.example.com", "https://app.example.com.evil.example", "http://app.example.com"],
 )
-def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin, origin):
+def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin, origin: str) -> None:
     plain = cross_origin.get(ME, headers={"Origin": origin})
     asked = preflight(cross_origin, ME, origin, "GET", "authorization")
 
@@ -67,7 +69,7 @@ def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin, origin):
     assert "origin" in names(plain.headers["Vary"])
 
 
-def test_a_request_without_origin_gets_no_cors_headers(settings):
+def test_a_request_without_origin_gets_no_cors_headers(settings: Settings) -> None:
     # One listed origin: sanic-ext's default would send it even to requests without Origin.
     with serving_variant(settings, cors_origins=APP_ORIGIN) as srv:
         answer = Api(srv).get(ME)
@@ -75,7 +77,9 @@ def test_a_request_without_origin_gets_no_cors_headers(settings):
     assert cors_headers(answer) == {}
 
 
-def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(cross_origin):
+def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
+    cross_origin,
+) -> None:
     asked = ", ".join(ALLOWED_REQUEST_HEADERS)
 
     answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", asked)
@@ -93,13 +97,13 @@ def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
     assert answer.headers["Access-Control-Max-Age"] == "600"
 
 
-def test_a_preflight_does_not_allow_other_request_headers(cross_origin):
+def test_a_preflight_does_not_allow_other_request_headers(cross_origin) -> None:
     answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", "X-Debug-Mode")
 
     assert "Access-Control-Allow-Headers" not in answer.headers
 
 
-def test_preflights_are_never_rate_limited_nor_spend_the_address_quota(settings):
+def test_preflights_are_never_rate_limited_nor_spend_the_address_quota(settings: Settings) -> None:
     with serving_variant(settings, cors_origins=ORIGINS, rate_limit_anon="2/minute") as srv:
         api = Api(srv)
         preflights = [preflight(api, ME, APP_ORIGIN, "GET", "authorization") for _ in range(5)]
@@ -111,7 +115,7 @@ def test_preflights_are_never_rate_limited_nor_spend_the_address_quota(settings)
     assert first_real_request.headers["RateLimit"] == '"anon";r=1;t=30'
 
 
-def test_a_429_to_a_listed_origin_is_readable_with_its_retry_after(settings):
+def test_a_429_to_a_listed_origin_is_readable_with_its_retry_after(settings: Settings) -> None:
     with serving_variant(settings, cors_origins=ORIGINS, rate_limit_anon="1/minute") as srv:
         api = Api(srv)
         api.get(ME, headers={"Origin": APP_ORIGIN})
@@ -122,7 +126,7 @@ def test_a_429_to_a_listed_origin_is_readable_with_its_retry_after(settings):
     assert {"retry-after", "ratelimit"} <= names(refused.headers["Access-Control-Expose-Headers"])
 
 
-def test_a_vary_set_by_a_handler_is_kept_beside_origin(settings):
+def test_a_vary_set_by_a_handler_is_kept_beside_origin(settings: Settings) -> None:
     app = variant_app(settings, cors_origins=ORIGINS)
 
     @app.get("/varies")
@@ -137,7 +141,7 @@ def test_a_vary_set_by_a_handler_is_kept_beside_origin(settings):
     assert names(other.headers["Vary"]) == {"accept-language", "origin"}
 
 
-def test_without_cors_origins_no_origin_gets_cross_origin_access(api):
+def test_without_cors_origins_no_origin_gets_cross_origin_access(api: Api) -> None:
     plain = api.get(ME, headers={"Origin": APP_ORIGIN})
     asked = preflight(api, ME, APP_ORIGIN, "GET", "authorization")
 
@@ -146,7 +150,7 @@ def test_without_cors_origins_no_origin_gets_cross_origin_access(api):
     assert "Vary" not in plain.headers  # nothing depends on the Origin
 
 
-def test_production_refuses_a_wildcard_origin():
+def test_production_refuses_a_wildcard_origin() -> None:
     production = {
         "env": "production",
         "database_url": "postgres://praxis@db:5432/praxis",
