@@ -4,7 +4,9 @@ invalidation shared by workers, and an in-process fallback when Redis fails."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
@@ -25,7 +27,9 @@ class CountingConnection(Connection):
 
     writes = 0
 
-    async def send_packed_command(self, command, check_health=True):
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
         type(self).writes += 1
         await super().send_packed_command(command, check_health)
 
@@ -43,14 +47,14 @@ class Loader:
 
 
 @pytest.fixture
-def redis(server: Server):
+def redis(server: Server) -> Iterator[Redis]:
     client = server.run(_connect(REDIS_URL))
     yield client
     server.run(client.aclose())
 
 
 @pytest.fixture
-def dead_redis(server: Server):
+def dead_redis(server: Server) -> Iterator[Redis]:
     client = server.run(_connect(DEAD_REDIS_URL))
     yield client
     server.run(client.aclose())
@@ -60,7 +64,7 @@ async def _connect(url: str) -> Redis:
     return connect(url)
 
 
-def worker(settings: Settings, redis: Redis | None, **overrides) -> ReadCache:
+def worker(settings: Settings, redis: Redis | None, **overrides: Any) -> ReadCache:
     """A ReadCache as one worker process has it: its own breaker and in-process tier."""
     resources = SimpleNamespace(
         settings=settings.model_copy(update=overrides) if overrides else settings,
@@ -74,7 +78,16 @@ def read(server: Server, cache: ReadCache, loader: Loader, key: str = "list:a") 
     return server.run(cache.get_or_load(key, loader))
 
 
-def test_a_second_read_is_served_without_loading(server: Server, settings: Settings, redis) -> None:
+def generation(server: Server, redis: Redis, cache: ReadCache) -> int:
+    """The cache's generation counter as Redis holds it."""
+    stored = server.run(redis.get(cache.generation_key))
+    assert stored is not None, "no generation in Redis"
+    return int(stored)
+
+
+def test_a_second_read_is_served_without_loading(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache, loader = worker(settings, redis), Loader()
 
     first = read(server, cache, loader)
@@ -85,7 +98,7 @@ def test_a_second_read_is_served_without_loading(server: Server, settings: Setti
 
 
 def test_invalidating_makes_the_next_read_load_afresh(
-    server: Server, settings: Settings, redis
+    server: Server, settings: Settings, redis: Redis
 ) -> None:
     cache, loader = worker(settings, redis), Loader()
     read(server, cache, loader)
@@ -97,7 +110,7 @@ def test_invalidating_makes_the_next_read_load_afresh(
 
 
 def test_workers_share_entries_and_one_invalidation_reaches_every_worker(
-    server: Server, settings: Settings, redis
+    server: Server, settings: Settings, redis: Redis
 ) -> None:
     one, two, loader = worker(settings, redis), worker(settings, redis), Loader()
     read(server, one, loader)
@@ -130,24 +143,24 @@ def test_a_hit_costs_one_redis_round_trip_and_a_miss_two(
 
 
 def test_a_lost_generation_is_reseeded_so_older_entries_stay_unreachable(
-    server: Server, settings: Settings, redis
+    server: Server, settings: Settings, redis: Redis
 ) -> None:
     cache, loader = worker(settings, redis), Loader()
     read(server, cache, loader)
-    old_generation = int(server.run(redis.get(cache.generation_key)))
+    old_generation = generation(server, redis, cache)
     server.run(cache.invalidate())
 
     # As after an eviction or a restart without persistence: the counter is gone, entries are not.
     server.run(redis.delete(cache.generation_key))
     read(server, cache, loader)
 
-    new_generation = int(server.run(redis.get(cache.generation_key)))
+    new_generation = generation(server, redis, cache)
     assert new_generation > old_generation + 1
     assert loader.calls == 2
 
 
 def test_when_redis_fails_the_in_process_cache_answers_and_the_error_is_counted(
-    server: Server, settings: Settings, dead_redis
+    server: Server, settings: Settings, dead_redis: Redis
 ) -> None:
     cache, loader = worker(settings, dead_redis), Loader()
     counts = CacheCounts()
@@ -160,7 +173,9 @@ def test_when_redis_fails_the_in_process_cache_answers_and_the_error_is_counted(
     assert counts.deltas() == {"redis/error": 2, "local/miss": 1, "local/hit": 1}
 
 
-def test_an_open_breaker_keeps_reads_off_redis(server: Server, settings: Settings, redis) -> None:
+def test_an_open_breaker_keeps_reads_off_redis(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache, loader = worker(settings, redis), Loader()
     cache._resources.redis_breaker.record_failure()
     counts = CacheCounts()
@@ -172,7 +187,7 @@ def test_an_open_breaker_keeps_reads_off_redis(server: Server, settings: Setting
 
 
 def test_an_invalidation_redis_missed_is_applied_with_the_writers_next_lookup(
-    server: Server, settings: Settings, redis, dead_redis
+    server: Server, settings: Settings, redis: Redis, dead_redis: Redis
 ) -> None:
     writer, reader, loader = worker(settings, redis), worker(settings, redis), Loader()
     read(server, reader, loader)
@@ -191,7 +206,7 @@ def test_an_invalidation_redis_missed_is_applied_with_the_writers_next_lookup(
 
 
 def test_another_workers_invalidation_also_retires_the_in_process_entries(
-    server: Server, settings: Settings, redis, dead_redis
+    server: Server, settings: Settings, redis: Redis, dead_redis: Redis
 ) -> None:
     cache, other, loader = worker(settings, dead_redis), worker(settings, redis), Loader()
     read(server, cache, loader)  # Redis down: cached in process
@@ -208,7 +223,7 @@ def test_another_workers_invalidation_also_retires_the_in_process_entries(
 
 
 def test_concurrent_misses_in_a_worker_share_one_load(
-    server: Server, settings: Settings, redis
+    server: Server, settings: Settings, redis: Redis
 ) -> None:
     cache = worker(settings, redis)
     release = asyncio.Event()
@@ -240,7 +255,7 @@ def test_concurrent_misses_in_a_worker_share_one_load(
 
 
 def test_a_failed_load_reaches_every_waiter_and_is_not_cached(
-    server: Server, settings: Settings, redis
+    server: Server, settings: Settings, redis: Redis
 ) -> None:
     cache = worker(settings, redis)
 
@@ -259,7 +274,7 @@ def test_a_failed_load_reaches_every_waiter_and_is_not_cached(
     assert loader.calls == 1
 
 
-def test_a_zero_ttl_turns_caching_off(server: Server, settings: Settings, redis) -> None:
+def test_a_zero_ttl_turns_caching_off(server: Server, settings: Settings, redis: Redis) -> None:
     cache, loader = worker(settings, redis, cache_ttl_seconds=0), Loader()
     read(server, cache, loader)
     read(server, cache, loader)
@@ -303,5 +318,5 @@ def test_the_etag_is_a_quoted_hash_of_the_exact_bytes() -> None:
         ("abc", False),  # unquoted: not an entity tag
     ],
 )
-def test_if_none_match_is_compared_as_rfc_9110_says(header: str, matches) -> None:
+def test_if_none_match_is_compared_as_rfc_9110_says(header: str, matches: bool) -> None:
     assert etag_matches(header, '"abc"') is matches

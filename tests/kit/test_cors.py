@@ -4,30 +4,34 @@ other origin gets no CORS headers; preflights pass for listed origins and are ne
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from sanic import Request
 from sanic.response import HTTPResponse, text
 
 from service.config import Settings
 from service.kit.cors import ALLOWED_REQUEST_HEADERS
+from tests.support.api import ME
 from tests.support.servers import Api, serving, serving_variant, variant_app
 
 APP_ORIGIN = "https://app.example.com"
 ADMIN_ORIGIN = "https://admin.example.com"
 ORIGINS = f"{APP_ORIGIN}, {ADMIN_ORIGIN}"
-ME = "/api/v1/users/me"
 EXPOSED = {"ratelimit", "ratelimit-policy", "retry-after", "etag", "x-request-id"}
 
 
-def preflight(api: Api, path: str, origin: str, method: str = "POST", headers: str = ""):
+def preflight(
+    api: Api, path: str, origin: str, method: str = "POST", headers: str = ""
+) -> httpx.Response:
     request_headers = {"Origin": origin, "Access-Control-Request-Method": method}
     if headers:
         request_headers["Access-Control-Request-Headers"] = headers
     return api.request("OPTIONS", path, headers=request_headers)
 
 
-def cors_headers(response) -> dict[str, str]:
+def cors_headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k.lower().startswith("access-control-")}
 
 
@@ -44,7 +48,7 @@ def cross_origin(settings: Settings) -> Iterator[Api]:
 
 @pytest.mark.parametrize("origin", [APP_ORIGIN, ADMIN_ORIGIN])
 def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(
-    cross_origin, origin: str
+    cross_origin: Api, origin: str
 ) -> None:
     answer = cross_origin.get(ME, headers={"Origin": origin})
 
@@ -59,7 +63,7 @@ def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(
     "origin",
     ["https://evil.example.com", "https://app.example.com.evil.example", "http://app.example.com"],
 )
-def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin, origin: str) -> None:
+def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin: Api, origin: str) -> None:
     plain = cross_origin.get(ME, headers={"Origin": origin})
     asked = preflight(cross_origin, ME, origin, "GET", "authorization")
 
@@ -78,7 +82,7 @@ def test_a_request_without_origin_gets_no_cors_headers(settings: Settings) -> No
 
 
 def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
-    cross_origin,
+    cross_origin: Api,
 ) -> None:
     asked = ", ".join(ALLOWED_REQUEST_HEADERS)
 
@@ -97,7 +101,7 @@ def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
     assert answer.headers["Access-Control-Max-Age"] == "600"
 
 
-def test_a_preflight_does_not_allow_other_request_headers(cross_origin) -> None:
+def test_a_preflight_does_not_allow_other_request_headers(cross_origin: Api) -> None:
     answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", "X-Debug-Mode")
 
     assert "Access-Control-Allow-Headers" not in answer.headers
@@ -151,7 +155,7 @@ def test_without_cors_origins_no_origin_gets_cross_origin_access(api: Api) -> No
 
 
 def test_production_refuses_a_wildcard_origin() -> None:
-    production = {
+    production: dict[str, Any] = {
         "env": "production",
         "database_url": "postgres://praxis@db:5432/praxis",
         "redis_url": "redis://cache:6379/0",

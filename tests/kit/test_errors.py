@@ -4,12 +4,13 @@ import re
 from pathlib import Path
 
 import pytest
+from sanic import Request
+from sanic.response import HTTPResponse
 
 from service.kit.errors import ErrorCode
 from tests.support.problems import assert_problem
-from tests.support.servers import Api, ServeVariant
+from tests.support.servers import Api, App, ServeVariant
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 ERRORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
 
@@ -40,21 +41,18 @@ def test_a_body_over_the_size_limit_is_a_413(api: Api) -> None:
 def test_a_failure_inside_a_handler_is_an_internal_error_without_internals(
     other_app: ServeVariant,
 ) -> None:
-    def add_failing_route(app):
+    def add_failing_route(app: App) -> None:
         @app.get("/boom")
-        async def boom(_):
+        async def boom(_: Request) -> HTTPResponse:
             raise RuntimeError("SELECT secret FROM passwords -- at line 3")
 
     response = other_app(configure=add_failing_route).get("/boom")
-    assert response.status_code == 500
-    body = response.json()
-    assert body["code"] == "INTERNAL_ERROR"
+    assert_problem(response, 500, "INTERNAL_ERROR")
     assert "SELECT" not in response.text and "Traceback" not in response.text
-    assert body["request_id"] == response.headers["x-request-id"]
 
 
 @pytest.mark.parametrize("code", list(ErrorCode), ids=lambda c: c.name)
-def test_every_code_in_the_catalog_is_documented(code: str) -> None:
+def test_every_code_in_the_catalog_is_documented(code: ErrorCode) -> None:
     text = ERRORS_DOC.read_text()
     assert re.search(rf"`{code.name}`", text), f"{code.name} missing from docs/errors.md"
 

@@ -8,7 +8,7 @@ from tests.support.servers import Api, Server
 PROBLEM = "application/problem+json"
 
 
-def served_operations(server: Server):
+def served_operations(server: Server) -> set[tuple[str, str]]:
     """(method, OpenAPI path) for every route the app serves, except the docs themselves."""
     operations = set()
     for route in server.app.router.routes:
@@ -28,7 +28,7 @@ def test_it_is_an_openapi_3_document(spec: dict[str, Any]) -> None:
     assert spec["info"]["title"] == "Praxis API"
 
 
-def test_every_served_endpoint_is_documented(spec: dict[str, Any], docs_app) -> None:
+def test_every_served_endpoint_is_documented(spec: dict[str, Any], docs_app: Api) -> None:
     documented = {
         (method, path.rstrip("/") or "/")
         for path, operations in spec["paths"].items()

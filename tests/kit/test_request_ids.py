@@ -13,7 +13,7 @@ def test_a_sane_client_request_id_is_echoed(api: Api) -> None:
 @pytest.mark.parametrize(
     "candidate", ["", "has space", "semi;colon", "x" * 129, "ünïcode", "<script>"]
 )
-def test_an_insane_request_id_is_replaced(api: Api, candidate) -> None:
+def test_an_insane_request_id_is_replaced(api: Api, candidate: str) -> None:
     response = api.get("/health", headers={"X-Request-ID": candidate.encode("utf-8")})
     assert response.headers["x-request-id"] != candidate
     assert 1 <= len(response.headers["x-request-id"]) <= 128
