@@ -17,7 +17,7 @@ from service.config import Settings
 from service.infra import db
 from tests.support import database
 from tests.support.caches import REDIS_URL
-from tests.support.factories import Factories
+from tests.support.factories import Account, Factories
 from tests.support.isolation import reset_app_state
 from tests.support.servers import Api, Server, ServeVariant, serving, variant_app
 
@@ -89,3 +89,9 @@ def other_app(server: Server, settings: Settings) -> Iterator[ServeVariant]:
 @pytest.fixture
 def make(server: Server, api: Api) -> Factories:
     return Factories(server, api)
+
+
+@pytest.fixture
+def editor(make: Factories) -> Account:
+    """A user with the editor role: every content permission."""
+    return make.editor()

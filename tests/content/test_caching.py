@@ -4,10 +4,11 @@ write is visible to the very next read: invalidation, not expiry."""
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
 from service.config import Settings
 from service.models import Content
-from tests.support.api import ADMIN_CONTENT, CONTENT, TAGS
+from tests.support.api import ADMIN_CONTENT, CONTENT, TAGS, new_content
 from tests.support.caches import redis_down, redis_replaced
 from tests.support.factories import Account, Factories
 from tests.support.metrics import CacheCounts, queries_issued
@@ -17,13 +18,8 @@ PUBLIC_READS = [CONTENT, f"{CONTENT}/joins", TAGS]
 
 
 @pytest.fixture
-def joins(make: Factories):
+def joins(make: Factories) -> Content:
     return make.content(slug="joins", title="Joins", tags=["sql"])
-
-
-@pytest.fixture
-def editor(make: Factories):
-    return make.editor()
 
 
 # ETags and conditional requests
@@ -134,7 +130,7 @@ def test_entries_live_in_redis_under_the_key_prefix_and_expire_within_the_ttl(
     assert server.run(redis.get(entry)) == api.get(f"{CONTENT}/joins").content
 
 
-async def _keys(redis, pattern):
+async def _keys(redis: Redis, pattern: str) -> list[str]:
     return [key.decode() async for key in redis.scan_iter(match=pattern)]
 
 
@@ -199,25 +195,12 @@ def test_a_write_makes_the_next_read_a_miss_then_reads_hit_again(
     api: Api, joins: Content, editor: Account
 ) -> None:
     api.get(CONTENT)
-    api.post(ADMIN_CONTENT, token=editor.token, json=_new_item())
+    api.post(ADMIN_CONTENT, token=editor.token, json=new_content())
 
     counts = CacheCounts()
     api.get(CONTENT)
     api.get(CONTENT)
     assert counts.deltas() == {"redis/miss": 1, "redis/hit": 1}
-
-
-def _new_item() -> dict:
-    return {
-        "title": "Window functions",
-        "summary": "Rank and number rows",
-        "body": "...",
-        "kind": "lesson",
-        "category": "databases",
-        "difficulty": "intermediate",
-        "duration_minutes": 20,
-        "tags": ["sql"],
-    }
 
 
 # Without Redis

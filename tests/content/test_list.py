@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import orjson
 import pytest
 
-from tests.support.api import CONTENT
+from tests.support.api import CONTENT, slugs
 from tests.support.factories import Factories
 from tests.support.metrics import queries_issued
 from tests.support.problems import assert_invalid
@@ -36,12 +37,7 @@ def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def slugs(response) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [item["slug"] for item in response.json()["items"]]
-
-
-def walk(api: Api, params: dict) -> list[str]:
+def walk(api: Api, params: dict[str, str | int]) -> list[str]:
     """Every slug of every page, following next_cursor to the end."""
     seen: list[str] = []
     cursor = None
@@ -53,7 +49,8 @@ def walk(api: Api, params: dict) -> list[str]:
             return seen
 
 
-def raw_cursor(key: list) -> str:
+def raw_cursor(key: object) -> str:
+    """A cursor encoded as the API encodes its own, around any JSON value."""
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
@@ -226,7 +223,7 @@ def test_the_last_full_page_has_no_next_cursor(api: Api, make: Factories) -> Non
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
-def test_a_limit_outside_1_to_100_is_rejected(api: Api, limit) -> None:
+def test_a_limit_outside_1_to_100_is_rejected(api: Api, limit: str) -> None:
     assert_invalid(api.get(CONTENT, params={"limit": limit}), "limit")
 
 
@@ -242,7 +239,7 @@ def test_a_limit_outside_1_to_100_is_rejected(api: Api, limit) -> None:
         raw_cursor({"published_at": "2026-01-01"}),
     ],
 )
-def test_a_cursor_this_api_did_not_issue_is_rejected(api: Api, cursor) -> None:
+def test_a_cursor_this_api_did_not_issue_is_rejected(api: Api, cursor: str) -> None:
     assert_invalid(api.get(CONTENT, params={"cursor": cursor}), "cursor")
 
 
@@ -250,7 +247,7 @@ def test_a_cursor_this_api_did_not_issue_is_rejected(api: Api, cursor) -> None:
     "rank",
     ["0.5", -1, 1e300, True, None],
 )
-def test_a_search_cursor_with_a_bad_rank_is_rejected(api: Api, rank) -> None:
+def test_a_search_cursor_with_a_bad_rank_is_rejected(api: Api, rank: object) -> None:
     cursor = raw_cursor([rank, "2026-01-01T00:00:00+00:00", "5f0c6a4e-2b7d-4f0e-9f3f-2d1c0b9a8e7d"])
     assert_invalid(api.get(CONTENT, params={"q": "joins", "cursor": cursor}), "cursor")
 
@@ -278,7 +275,7 @@ def test_a_listing_cursor_is_rejected_by_a_search_and_the_reverse(
         ({"q": "joins\x00"}, "q"),
     ],
 )
-def test_a_bad_filter_value_is_rejected(api: Api, params, field: str) -> None:
+def test_a_bad_filter_value_is_rejected(api: Api, params: dict[str, str], field: str) -> None:
     assert_invalid(api.get(CONTENT, params=params), field)
 
 
@@ -289,7 +286,7 @@ def test_the_query_count_does_not_grow_with_the_page_size(api: Api, make: Factor
     counts = {}
     for limit in (1, 20, 100):
         counts[limit], response = queries_issued(
-            "/api/v1/content", lambda limit=limit: api.get(CONTENT, params={"limit": limit})
+            CONTENT, partial(api.get, CONTENT, params={"limit": limit})
         )
         assert len(response.json()["items"]) == limit
         assert all(item["tags"] for item in response.json()["items"])
@@ -303,6 +300,6 @@ def test_a_search_page_is_one_query_too(api: Api, make: Factories) -> None:
     for limit in (1, 20):
         count, _ = queries_issued(
             "/api/v1/content",
-            lambda limit=limit: api.get(CONTENT, params={"q": "joins", "limit": limit}),
+            partial(api.get, CONTENT, params={"q": "joins", "limit": limit}),
         )
         assert count == CONTENT_LIST_QUERIES

@@ -1,7 +1,7 @@
 """GET /health (liveness), GET /health/ready (readiness) and GET /metrics."""
 
 from service.config import Settings
-from tests.support.servers import Api, Server, ServeVariant
+from tests.support.servers import Api, Server, ServeVariant, serving, variant_app
 
 
 def test_liveness_is_health_json_pass(api: Api) -> None:
@@ -56,8 +56,6 @@ def test_readiness_fails_once_the_server_starts_draining(other_app: ServeVariant
 
 
 def test_stopping_the_server_starts_draining(server: Server, settings: Settings) -> None:
-    from tests.conftest import serving, variant_app
-
     app = variant_app(settings)
     with serving(app, loop=server.loop):
         assert not getattr(app.ctx, "draining", False)

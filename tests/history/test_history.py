@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from service.kit.pagination import encode_cursor
 from service.models import SessionEvent
+from tests.support.api import HISTORY
 from tests.support.factories import Account, Factories
 from tests.support.metrics import queries_issued
 from tests.support.problems import assert_problem
 from tests.support.servers import Api, Server
 
-HISTORY = "/api/v1/history"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -23,11 +25,11 @@ def ago(**delta: float) -> datetime:
     return NOW - timedelta(**delta)
 
 
-def history(api: Api, user: Account, **params):
+def history(api: Api, user: Account, **params: str | int) -> httpx.Response:
     return api.get(HISTORY, token=user.token, params=params)
 
 
-def ids(response) -> list[str]:
+def ids(response: httpx.Response) -> list[str]:
     return [item["id"] for item in response.json()["items"]]
 
 
@@ -101,7 +103,7 @@ def test_an_empty_history_is_an_empty_page(api: Api, make: Factories) -> None:
 
 
 @pytest.mark.parametrize("status", ["active", "completed", "abandoned"])
-def test_status_filters_the_sessions(api: Api, make: Factories, status: int) -> None:
+def test_status_filters_the_sessions(api: Api, make: Factories, status: str) -> None:
     user = make.user()
     item = make.content()
     wanted = {
@@ -151,7 +153,7 @@ def test_since_and_until_accept_z_and_numeric_offsets(api: Api, make: Factories)
     ],
 )
 def test_bad_filter_values_are_422_naming_the_parameter(
-    api: Api, make: Factories, name: str, value
+    api: Api, make: Factories, name: str, value: str
 ) -> None:
     response = api.get(f"{HISTORY}?{name}={quote(value)}", token=make.user().token)
 
@@ -170,7 +172,7 @@ def test_bad_filter_values_are_422_naming_the_parameter(
         encode_cursor(["0001-01-01T00:00:00+01:00", str(uuid.uuid4())]),  # before year 1 in UTC
     ],
 )
-def test_a_cursor_this_api_did_not_issue_is_422(api: Api, make: Factories, cursor) -> None:
+def test_a_cursor_this_api_did_not_issue_is_422(api: Api, make: Factories, cursor: str) -> None:
     response = api.get(HISTORY, token=make.user().token, params={"cursor": cursor})
 
     assert_problem(response, 422, "VALIDATION_FAILED")
@@ -261,9 +263,7 @@ def test_the_number_of_queries_does_not_grow_with_the_page_size(
 
     counts = {}
     for limit in (1, 20, 100):
-        counts[limit], response = queries_issued(
-            HISTORY, lambda limit=limit: history(api, user, limit=limit)
-        )
+        counts[limit], response = queries_issued(HISTORY, partial(history, api, user, limit=limit))
         assert response.status_code == 200
         assert len(response.json()["items"]) == min(limit, 6)
 

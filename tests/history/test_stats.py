@@ -7,14 +7,14 @@ sessions' duration_seconds, summed, // 60. Current streak: ending today or yeste
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta, timezone
+from typing import Any
 
-from service.models import Content
+from service.models import Content, PracticeSession
+from tests.support.api import STATS
 from tests.support.factories import Account, Factories
 from tests.support.metrics import queries_issued
 from tests.support.problems import assert_problem
 from tests.support.servers import Api
-
-STATS = "/api/v1/history/stats"
 
 
 def noon(days_ago: int) -> datetime:
@@ -27,10 +27,12 @@ def practised(
     user: Account,
     item: Content,
     days_ago: int = 0,
-    seconds=600,
-    status: int = "completed",
-    at=None,
-):
+    seconds: int = 600,
+    status: str = "completed",
+    at: datetime | None = None,
+) -> PracticeSession:
+    """A session of ``user`` on ``item`` that lasted ``seconds``, started at noon (UTC)
+    ``days_ago`` days ago unless started ``at``."""
     started_at = at or noon(days_ago)
     return make.practice_session(
         user,
@@ -42,10 +44,11 @@ def practised(
     )
 
 
-def stats(api: Api, user: Account):
+def stats(api: Api, user: Account) -> dict[str, Any]:
     response = api.get(STATS, token=user.token)
     assert response.status_code == 200
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def test_a_user_without_sessions_has_all_zeros(api: Api, make: Factories) -> None:

@@ -318,5 +318,5 @@ def test_the_etag_is_a_quoted_hash_of_the_exact_bytes() -> None:
         ("abc", False),  # unquoted: not an entity tag
     ],
 )
-def test_if_none_match_is_compared_as_rfc_9110_says(header: str, matches: bool) -> None:
+def test_if_none_match_is_compared_as_rfc_9110_says(header: str | None, matches: bool) -> None:
     assert etag_matches(header, '"abc"') is matches

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from service.models import Content, IdempotencyKey, PracticeSession
@@ -254,6 +255,7 @@ def test_a_key_with_non_ascii_characters_is_422(api: Api, make: Factories) -> No
     assert_problem(response, 422, "VALIDATION_FAILED")
 
 
-def _any_active_id(server: Server, user: Account):
+def _any_active_id(server: Server, user: Account) -> uuid.UUID:
     session = server.run(PracticeSession.filter(user_id=user.id, status="active").first())
+    assert session is not None, "the user has no active session"
     return session.id

@@ -3,6 +3,10 @@ always, and one outcome when requests race to change the same session."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
 import pytest
 
 from service.models import SessionEvent
@@ -25,7 +29,7 @@ ENDPOINT_IDS = [f"{method} {suffix or '/'}" for method, suffix, _ in SESSION_END
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
 def test_another_users_session_is_404_on_every_endpoint_and_stays_untouched(
-    api: Api, make: Factories, server: Server, method: str, suffix: str, body
+    api: Api, make: Factories, server: Server, method: str, suffix: str, body: dict[str, Any] | None
 ) -> None:
     owner, stranger = make.user(), make.user()
     theirs = make.practice_session(owner, make.content())
@@ -42,7 +46,7 @@ def test_another_users_session_is_404_on_every_endpoint_and_stays_untouched(
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
 def test_a_malformed_id_is_404_on_every_endpoint(
-    api: Api, make: Factories, method: str, suffix: str, body
+    api: Api, make: Factories, method: str, suffix: str, body: dict[str, Any] | None
 ) -> None:
     response = api.request(method, f"{SESSIONS}/42{suffix}", token=make.user().token, json=body)
 
@@ -51,7 +55,7 @@ def test_a_malformed_id_is_404_on_every_endpoint(
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
 def test_every_endpoint_needs_a_bearer_token(
-    api: Api, make: Factories, method: str, suffix: str, body
+    api: Api, make: Factories, method: str, suffix: str, body: dict[str, Any] | None
 ) -> None:
     session = make.practice_session(make.user(), make.content())
 
@@ -62,7 +66,7 @@ def test_every_endpoint_needs_a_bearer_token(
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
 def test_every_endpoint_refuses_an_invalid_token(
-    api: Api, make: Factories, method: str, suffix: str, body
+    api: Api, make: Factories, method: str, suffix: str, body: dict[str, Any] | None
 ) -> None:
     session = make.practice_session(make.user(), make.content())
 
@@ -135,7 +139,7 @@ def test_events_racing_a_complete_are_each_recorded_or_refused_never_lost(
     session = start_session(api, owner, make.content()).json()
     base = f"{SESSIONS}/{session['id']}"
 
-    def event(n):
+    def event(n: int) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
         return lambda http: http.post(
             f"{base}/events", json={"kind": f"e{n}", "data": {}}, headers=owner.auth
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -18,14 +19,15 @@ MAX_DATA_BYTES = 16 * 1024
 
 
 @pytest.fixture
-def owner(make: Factories):
+def owner(make: Factories) -> Account:
     return make.user()
 
 
 @pytest.fixture
-def session(api: Api, make: Factories, owner: Account):
+def session(api: Api, make: Factories, owner: Account) -> dict[str, Any]:
     """An active session of ``owner``, as POST /sessions answered it."""
-    return start_session(api, owner, make.content()).json()
+    started: dict[str, Any] = start_session(api, owner, make.content()).json()
+    return started
 
 
 def _data_of_size(size: int) -> dict[str, str]:
@@ -54,7 +56,9 @@ def test_a_malformed_session_id_is_404_not_422(api: Api, owner: Account) -> None
 # --- PATCH ----------------------------------------------------------------------------------
 
 
-def test_patch_sets_progress_and_notes(api: Api, server: Server, owner: Account, session) -> None:
+def test_patch_sets_progress_and_notes(
+    api: Api, server: Server, owner: Account, session: dict[str, Any]
+) -> None:
     response = api.patch(
         f"{SESSIONS}/{session['id']}",
         token=owner.token,
@@ -68,7 +72,9 @@ def test_patch_sets_progress_and_notes(api: Api, server: Server, owner: Account,
     assert (stored.progress, stored.notes) == (40, "Stuck on slicing.")
 
 
-def test_patch_leaves_fields_it_does_not_name_unchanged(api: Api, owner: Account, session) -> None:
+def test_patch_leaves_fields_it_does_not_name_unchanged(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     path = f"{SESSIONS}/{session['id']}"
     api.patch(path, token=owner.token, json={"progress": 70, "notes": "first"})
 
@@ -78,7 +84,9 @@ def test_patch_leaves_fields_it_does_not_name_unchanged(api: Api, owner: Account
     assert response.json()["notes"] == "second"
 
 
-def test_progress_accepts_the_bounds_0_and_100(api: Api, owner: Account, session) -> None:
+def test_progress_accepts_the_bounds_0_and_100(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     path = f"{SESSIONS}/{session['id']}"
 
     assert api.patch(path, token=owner.token, json={"progress": 100}).json()["progress"] == 100
@@ -87,7 +95,7 @@ def test_progress_accepts_the_bounds_0_and_100(api: Api, owner: Account, session
 
 @pytest.mark.parametrize("progress", [-1, 101, 50.5, "50", True])
 def test_progress_must_be_an_integer_from_0_to_100(
-    api: Api, owner: Account, session, progress
+    api: Api, owner: Account, session: dict[str, Any], progress: object
 ) -> None:
     response = api.patch(
         f"{SESSIONS}/{session['id']}", token=owner.token, json={"progress": progress}
@@ -97,7 +105,9 @@ def test_progress_must_be_an_integer_from_0_to_100(
     assert response.json()["errors"][0]["field"] == "progress"
 
 
-def test_notes_longer_than_10000_characters_are_422(api: Api, owner: Account, session) -> None:
+def test_notes_longer_than_10000_characters_are_422(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     path = f"{SESSIONS}/{session['id']}"
 
     assert api.patch(path, token=owner.token, json={"notes": "n" * 10_000}).status_code == 200
@@ -120,7 +130,7 @@ def test_patching_a_closed_session_is_409_session_closed(
 
 
 def test_recording_an_event_answers_201_with_the_event(
-    api: Api, server: Server, owner: Account, session
+    api: Api, server: Server, owner: Account, session: dict[str, Any]
 ) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events",
@@ -138,7 +148,9 @@ def test_recording_an_event_answers_201_with_the_event(
     assert event_count(server, session["id"]) == 1
 
 
-def test_event_data_defaults_to_an_empty_object(api: Api, owner: Account, session) -> None:
+def test_event_data_defaults_to_an_empty_object(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events", token=owner.token, json={"kind": "opened"}
     )
@@ -147,7 +159,9 @@ def test_event_data_defaults_to_an_empty_object(api: Api, owner: Account, sessio
     assert response.json()["data"] == {}
 
 
-def test_event_data_of_exactly_16_kib_is_accepted(api: Api, owner: Account, session) -> None:
+def test_event_data_of_exactly_16_kib_is_accepted(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events",
         token=owner.token,
@@ -158,7 +172,7 @@ def test_event_data_of_exactly_16_kib_is_accepted(api: Api, owner: Account, sess
 
 
 def test_event_data_over_16_kib_is_413_payload_too_large(
-    api: Api, server: Server, owner: Account, session
+    api: Api, server: Server, owner: Account, session: dict[str, Any]
 ) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events",
@@ -172,7 +186,7 @@ def test_event_data_over_16_kib_is_413_payload_too_large(
 
 @pytest.mark.parametrize("kind", ["", "k" * 65, 7, None])
 def test_event_kind_must_be_a_string_of_1_to_64_characters(
-    api: Api, owner: Account, session, kind
+    api: Api, owner: Account, session: dict[str, Any], kind: object
 ) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events", token=owner.token, json={"kind": kind, "data": {}}
@@ -182,7 +196,9 @@ def test_event_kind_must_be_a_string_of_1_to_64_characters(
     assert response.json()["errors"][0]["field"] == "kind"
 
 
-def test_an_event_kind_of_64_characters_is_accepted(api: Api, owner: Account, session) -> None:
+def test_an_event_kind_of_64_characters_is_accepted(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events", token=owner.token, json={"kind": "k" * 64}
     )
@@ -191,7 +207,9 @@ def test_an_event_kind_of_64_characters_is_accepted(api: Api, owner: Account, se
 
 
 @pytest.mark.parametrize("data", [[1, 2], "text", 3, None])
-def test_event_data_must_be_a_json_object(api: Api, owner: Account, session, data) -> None:
+def test_event_data_must_be_a_json_object(
+    api: Api, owner: Account, session: dict[str, Any], data: object
+) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/events", token=owner.token, json={"kind": "x", "data": data}
     )
@@ -200,7 +218,7 @@ def test_event_data_must_be_a_json_object(api: Api, owner: Account, session, dat
 
 
 def test_event_data_the_database_cannot_store_is_422_not_a_server_error(
-    api: Api, owner: Account, session
+    api: Api, owner: Account, session: dict[str, Any]
 ) -> None:
     path = f"{SESSIONS}/{session['id']}/events"
     deep: dict[str, object] = {}
@@ -248,7 +266,9 @@ def test_complete_closes_the_session_with_score_end_and_whole_second_duration(
     assert body["duration_seconds"] >= 200
 
 
-def test_complete_without_a_body_leaves_the_score_empty(api: Api, owner: Account, session) -> None:
+def test_complete_without_a_body_leaves_the_score_empty(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     response = api.post(f"{SESSIONS}/{session['id']}/complete", token=owner.token)
 
     assert response.status_code == 200
@@ -268,7 +288,7 @@ def test_a_score_may_be_an_integer_at_the_bounds(api: Api, make: Factories, owne
 
 @pytest.mark.parametrize("score", [-0.1, 100.5, "high", True])
 def test_a_score_must_be_a_number_from_0_to_100(
-    api: Api, server: Server, owner: Account, session, score
+    api: Api, server: Server, owner: Account, session: dict[str, Any], score: object
 ) -> None:
     response = api.post(
         f"{SESSIONS}/{session['id']}/complete", token=owner.token, json={"score": score}
@@ -296,7 +316,7 @@ def test_abandon_closes_the_session_with_end_and_duration(
 @pytest.mark.parametrize("first", ["complete", "abandon"])
 @pytest.mark.parametrize("then", ["complete", "abandon"])
 def test_a_closed_session_cannot_be_closed_again(
-    api: Api, owner: Account, session, first, then
+    api: Api, owner: Account, session: dict[str, Any], first: str, then: str
 ) -> None:
     assert api.post(f"{SESSIONS}/{session['id']}/{first}", token=owner.token).status_code == 200
 
@@ -305,7 +325,9 @@ def test_a_closed_session_cannot_be_closed_again(
     assert_problem(response, 409, "SESSION_CLOSED")
 
 
-def test_a_closed_session_keeps_its_first_ending(api: Api, owner: Account, session) -> None:
+def test_a_closed_session_keeps_its_first_ending(
+    api: Api, owner: Account, session: dict[str, Any]
+) -> None:
     closed = api.post(f"{SESSIONS}/{session['id']}/complete", token=owner.token, json={"score": 9})
     api.post(f"{SESSIONS}/{session['id']}/abandon", token=owner.token)
 

@@ -49,3 +49,9 @@ def start_session(
     return api.post(
         SESSIONS, token=user.token, json={"content_slug": item.slug, **body}, headers=headers
     )
+
+
+def slugs(response: httpx.Response) -> list[str]:
+    """The slugs of a content page, in order; the page must have been answered."""
+    assert response.status_code == 200, response.text
+    return [item["slug"] for item in response.json()["items"]]

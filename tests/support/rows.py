@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from dataclasses import fields as dataclasses_fields
+from typing import Any
 
 from service.models import AuditRecord, PracticeSession, SessionEvent
 from tests.support.factories import Account
@@ -21,5 +24,18 @@ def stored_session(server: Server, session_id: str | uuid.UUID) -> PracticeSessi
     return server.run(PracticeSession.get(id=session_id))
 
 
-def audit_records(server: Server) -> list[AuditRecord]:
-    return server.run(AuditRecord.all().order_by("id"))
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    actor_id: uuid.UUID | None
+    target_type: str
+    target_id: str
+    request_id: str | None
+    details: dict[str, Any]
+
+
+def audit_records(server: Server) -> list[AuditEntry]:
+    """Every audit record, oldest first."""
+    columns = [field.name for field in dataclasses_fields(AuditEntry)]
+    rows = server.run(AuditRecord.all().order_by("id").values(*columns))
+    return [AuditEntry(**row) for row in rows]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from tests.support.api import ADMIN_CONTENT, new_content
@@ -28,14 +31,14 @@ ALL_CONTENT_PERMISSIONS = {"content:read", "content:write", "content:delete", "c
 
 @pytest.mark.parametrize(("method", "path", "permission", "body"), ENDPOINTS, ids=IDS)
 def test_without_a_token_authentication_is_required(
-    api: Api, method: str, path: str, permission: str, body
+    api: Api, method: str, path: str, permission: str, body: dict[str, Any] | None
 ) -> None:
     assert_problem(api.request(method, path, json=body), 401, "AUTH_REQUIRED")
 
 
 @pytest.mark.parametrize(("method", "path", "permission", "body"), ENDPOINTS, ids=IDS)
 def test_a_member_is_denied(
-    api: Api, make: Factories, method: str, path: str, permission: str, body
+    api: Api, make: Factories, method: str, path: str, permission: str, body: dict[str, Any] | None
 ) -> None:
     member = make.user()
     response = api.request(method, path, token=member.token, json=body)
@@ -44,7 +47,7 @@ def test_a_member_is_denied(
 
 @pytest.mark.parametrize(("method", "path", "permission", "body"), ENDPOINTS, ids=IDS)
 def test_each_endpoint_needs_exactly_its_own_permission(
-    api: Api, make: Factories, method: str, path: str, permission: str, body
+    api: Api, make: Factories, method: str, path: str, permission: str, body: dict[str, Any] | None
 ) -> None:
     others = make.user_with_permissions("almost", *(ALL_CONTENT_PERMISSIONS - {permission}))
     holder = make.user_with_permissions("holder", permission)
@@ -78,7 +81,7 @@ def test_every_write_leaves_one_audit_record_with_actor_target_and_request_id(
     editor = make.editor()
     request_ids = iter(f"req-{n}" for n in range(10))
 
-    def call(method: str, path: str, json=None):
+    def call(method: str, path: str, json: dict[str, Any] | None = None) -> httpx.Response:
         response = api.request(
             method, path, token=editor.token, json=json, headers={"X-Request-ID": next(request_ids)}
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import httpx
 import pytest
 
 from service.models import Content
@@ -17,20 +19,17 @@ UNKNOWN_ID = "5f0c6a4e-2b7d-4f0e-9f3f-2d1c0b9a8e7d"
 
 
 @pytest.fixture
-def editor(make: Factories):
-    return make.editor()
-
-
-@pytest.fixture
-def draft(make: Factories):
+def draft(make: Factories) -> Content:
     return make.content(slug="draft", title="Draft", published=False, tags=["sql", "basics"])
 
 
-def patch(api: Api, editor: Account, item: Content, body, **kwargs):
+def patch(
+    api: Api, editor: Account, item: Content, body: dict[str, Any], **kwargs: Any
+) -> httpx.Response:
     return api.patch(f"{ADMIN_CONTENT}/{item.id}", token=editor.token, json=body, **kwargs)
 
 
-def action(api: Api, editor: Account, item: Content, verb: str):
+def action(api: Api, editor: Account, item: Content, verb: str) -> httpx.Response:
     return api.post(f"{ADMIN_CONTENT}/{item.id}/{verb}", token=editor.token)
 
 
@@ -87,7 +86,7 @@ def test_an_empty_update_changes_nothing_and_is_not_audited(
     ],
 )
 def test_an_invalid_update_is_rejected_and_changes_nothing(
-    api: Api, editor: Account, draft: Content, body, field: str
+    api: Api, editor: Account, draft: Content, body: dict[str, Any], field: str
 ) -> None:
     assert_invalid(patch(api, editor, draft, body), field)
     assert api.get(f"{ADMIN_CONTENT}/{draft.id}", token=editor.token).json()["title"] == "Draft"
@@ -141,13 +140,14 @@ def test_republishing_gives_a_new_published_at(api: Api, make: Factories, editor
     item = make.content()
     action(api, editor, item, "unpublish")
     republished = action(api, editor, item, "publish").json()
+    assert item.published_at is not None
     assert datetime.fromisoformat(republished["published_at"]) > item.published_at
 
 
 @pytest.mark.parametrize("verb", ["publish", "unpublish"])
 @pytest.mark.parametrize("content_id", [UNKNOWN_ID, "nope"])
 def test_publishing_an_unknown_item_is_not_found(
-    api: Api, editor: Account, verb: str, content_id
+    api: Api, editor: Account, verb: str, content_id: str
 ) -> None:
     response = api.post(f"{ADMIN_CONTENT}/{content_id}/{verb}", token=editor.token)
     assert_problem(response, 404, "NOT_FOUND")

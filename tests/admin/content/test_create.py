@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from service.models import Tag
 from tests.support.api import ADMIN_CONTENT, new_content
-from tests.support.factories import Account, Factories
+from tests.support.factories import Account
 from tests.support.problems import assert_invalid, assert_problem
 from tests.support.rows import audit_records
 from tests.support.servers import Api, Server
 
 
-@pytest.fixture
-def editor(make: Factories):
-    return make.editor()
-
-
-def create(api: Api, editor: Account, **overrides):
+def create(api: Api, editor: Account, **overrides: Any) -> httpx.Response:
     return api.post(ADMIN_CONTENT, token=editor.token, json=new_content(**overrides))
 
 
@@ -101,8 +99,7 @@ def test_tags_are_normalized_deduplicated_and_created_on_first_use(
     response = create(api, editor, tags=[" SQL", "Deep  Dive", "sql", "deep dive"])
 
     assert response.json()["tags"] == ["deep dive", "sql"]
-    names = server.run(Tag.all().order_by("name").values_list("name", flat=True))
-    assert names == ["deep dive", "sql"]
+    assert [tag.name for tag in server.run(Tag.all().order_by("name"))] == ["deep dive", "sql"]
 
 
 def test_tags_may_be_empty(api: Api, editor: Account) -> None:
@@ -137,7 +134,7 @@ def test_tags_may_be_empty(api: Api, editor: Account) -> None:
     ],
 )
 def test_an_invalid_field_is_rejected_naming_the_field(
-    api: Api, editor: Account, overrides, field: str
+    api: Api, editor: Account, overrides: dict[str, Any], field: str
 ) -> None:
     assert_invalid(create(api, editor, **overrides), field)
 

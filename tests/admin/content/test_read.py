@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import pytest
 
-from tests.support.api import ADMIN_CONTENT
+from service.models import Content
+from tests.support.api import ADMIN_CONTENT, slugs
 from tests.support.factories import Account, Factories
 from tests.support.metrics import queries_issued
 from tests.support.problems import assert_invalid, assert_problem
@@ -18,18 +21,9 @@ ADMIN_CONTENT_LIST_QUERIES = 2
 T0 = datetime.now(UTC) - timedelta(days=30)
 
 
-@pytest.fixture
-def editor(make: Factories):
-    return make.editor()
-
-
-def created(make: Factories, slug: str, minutes: int, **fields):
+def created(make: Factories, slug: str, minutes: int, **fields: Any) -> Content:
+    """An item created ``minutes`` after a fixed past moment."""
     return make.content(slug=slug, created_at=T0 + timedelta(minutes=minutes), **fields)
-
-
-def slugs(response) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [item["slug"] for item in response.json()["items"]]
 
 
 def test_lists_every_status_newest_created_first(
@@ -59,7 +53,7 @@ def test_list_items_carry_status_and_tags_but_not_the_body(
 
 @pytest.mark.parametrize(("status", "expected"), [("draft", ["d"]), ("published", ["p"])])
 def test_filters_by_status(
-    api: Api, make: Factories, editor: Account, status: int, expected
+    api: Api, make: Factories, editor: Account, status: str, expected: list[str]
 ) -> None:
     make.content(slug="d", published=False)
     make.content(slug="p")
@@ -111,7 +105,9 @@ def test_walking_all_pages_serves_every_item_once(
         ({"q": "x" * 201}, "q"),
     ],
 )
-def test_a_bad_parameter_is_rejected(api: Api, editor: Account, params, field: str) -> None:
+def test_a_bad_parameter_is_rejected(
+    api: Api, editor: Account, params: dict[str, str], field: str
+) -> None:
     assert_invalid(api.get(ADMIN_CONTENT, token=editor.token, params=params), field)
 
 
@@ -125,7 +121,7 @@ def test_the_query_count_does_not_grow_with_the_page_size(
     for limit in (1, 20, 100):
         counts[limit], response = queries_issued(
             "/api/v1/admin/content",
-            lambda limit=limit: api.get(ADMIN_CONTENT, token=editor.token, params={"limit": limit}),
+            partial(api.get, ADMIN_CONTENT, token=editor.token, params={"limit": limit}),
         )
         assert len(response.json()["items"]) == limit
 
@@ -147,5 +143,7 @@ def test_reads_one_item_of_any_status_with_its_body(
 
 
 @pytest.mark.parametrize("content_id", ["5f0c6a4e-2b7d-4f0e-9f3f-2d1c0b9a8e7d", "not-a-uuid"])
-def test_an_unknown_or_malformed_id_is_not_found(api: Api, editor: Account, content_id) -> None:
+def test_an_unknown_or_malformed_id_is_not_found(
+    api: Api, editor: Account, content_id: str
+) -> None:
     assert_problem(api.get(f"{ADMIN_CONTENT}/{content_id}", token=editor.token), 404, "NOT_FOUND")
