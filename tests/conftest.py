@@ -10,7 +10,6 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from sanic import Sanic
 
 from service.app import create_app
 from service.config import Settings
@@ -19,7 +18,7 @@ from tests.support import database
 from tests.support.caches import REDIS_URL
 from tests.support.factories import Account, Factories
 from tests.support.isolation import reset_app_state
-from tests.support.servers import Api, Server, ServeVariant, serving, variant_app
+from tests.support.servers import Api, App, Server, ServeVariant, serving, variant_app
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +59,7 @@ def _clean_state(request: pytest.FixtureRequest) -> None:
         return
     srv: Server = request.getfixturevalue("server")
     settings: Settings = request.getfixturevalue("settings")
-    reset_app_state(srv, settings.redis_key_prefix)
+    reset_app_state(srv, settings)
 
 
 @pytest.fixture
@@ -75,9 +74,7 @@ def other_app(server: Server, settings: Settings) -> Iterator[ServeVariant]:
     """
     with ExitStack() as stack:
 
-        def serve(
-            configure: Callable[[Sanic[Any, Any]], None] | None = None, **changes: Any
-        ) -> Api:
+        def serve(configure: Callable[[App], None] | None = None, **changes: Any) -> Api:
             app = variant_app(settings, **changes)
             if configure is not None:
                 configure(app)

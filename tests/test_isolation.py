@@ -12,7 +12,7 @@ from service.models import Role
 from tests.support.api import CONTENT
 from tests.support.database import emptied_tables, kept_tables, model_tables
 from tests.support.factories import Factories
-from tests.support.isolation import reset_app_state
+from tests.support.isolation import harness_redis, reset_app_state
 from tests.support.servers import Api, Server
 
 REFERENCE_TABLES = {"roles", "permissions", "role_permissions"}
@@ -36,6 +36,16 @@ async def _row_counts(tables: tuple[str, ...]) -> dict[str, int]:
     return counts
 
 
+async def _leave_a_key(settings: Settings) -> None:
+    async with harness_redis(settings.redis_url) as redis:
+        await redis.set(f"{settings.redis_key_prefix}left-over", "1")
+
+
+async def _namespace_keys(settings: Settings) -> list[bytes]:
+    async with harness_redis(settings.redis_url) as redis:
+        return [key async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*")]
+
+
 def test_every_table_in_the_schema_is_the_table_of_a_model(server: Server) -> None:
     assert server.run(_schema_tables()) == model_tables()
 
@@ -51,13 +61,12 @@ def test_a_reset_empties_every_data_table_the_redis_namespace_and_the_read_cache
     user = make.user_with_permissions("reviewer", "content:read")
     make.practice_session(user, make.content(tags=["sql"]))
     assert api.get(CONTENT).status_code == 200  # fills both cache tiers
-    redis = server.app.ctx.redis
-    server.run(redis.set(f"{settings.redis_key_prefix}left-over", "1"))
+    server.run(_leave_a_key(settings))
     assert server.app.ctx.read_caches
 
-    reset_app_state(server, settings.redis_key_prefix)
+    reset_app_state(server, settings)
 
     assert set(server.run(_row_counts(emptied_tables())).values()) == {0}
-    assert server.run(redis.keys(f"{settings.redis_key_prefix}*")) == []
+    assert server.run(_namespace_keys(settings)) == []
     assert server.app.ctx.read_caches == {}
     assert {role.name for role in server.run(Role.all())} == set(rbac.BUILTIN_ROLES)

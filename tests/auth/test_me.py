@@ -134,7 +134,7 @@ def test_a_disabled_user_is_refused_on_the_next_request(
     assert_problem(response, 403, "ACCOUNT_DISABLED")
 
 
-def test_register_login_me_round_trip(api: Api) -> None:
+def test_a_registered_user_can_log_in_and_read_their_own_profile(api: Api) -> None:
     api.post(
         REGISTER,
         json={"email": "lin@example.com", "password": "long enough", "display_name": "Lin"},

@@ -96,8 +96,8 @@ def test_errors_are_not_cached_and_carry_no_etag(api: Api) -> None:
 
 def test_a_repeated_read_is_a_redis_hit_that_queries_nothing(api: Api, joins: Content) -> None:
     counts = CacheCounts()
-    first_count, first = queries_issued("/api/v1/content", lambda: api.get(CONTENT))
-    second_count, second = queries_issued("/api/v1/content", lambda: api.get(CONTENT))
+    first_count, first = queries_issued(CONTENT, lambda: api.get(CONTENT))
+    second_count, second = queries_issued(CONTENT, lambda: api.get(CONTENT))
 
     assert (first_count, second_count) == (1, 0)
     assert second.content == first.content

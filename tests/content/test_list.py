@@ -299,7 +299,7 @@ def test_a_search_page_is_one_query_too(api: Api, make: Factories) -> None:
         make.content(title="joins", tags=["sql"])
     for limit in (1, 20):
         count, _ = queries_issued(
-            "/api/v1/content",
+            CONTENT,
             partial(api.get, CONTENT, params={"q": "joins", "limit": limit}),
         )
         assert count == CONTENT_LIST_QUERIES

@@ -40,6 +40,6 @@ def test_without_published_content_the_list_is_empty(api: Api) -> None:
 def test_counting_tags_is_one_query(api: Api, make: Factories) -> None:
     for n in range(30):
         make.content(tags=[f"tag-{n}"])
-    count, response = queries_issued("/api/v1/tags", lambda: api.get(TAGS))
+    count, response = queries_issued(TAGS, lambda: api.get(TAGS))
     assert len(response.json()["items"]) == 30
     assert count == TAGS_QUERIES

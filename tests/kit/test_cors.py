@@ -13,7 +13,7 @@ from sanic.response import HTTPResponse, text
 
 from service.config import Settings
 from service.kit.cors import ALLOWED_REQUEST_HEADERS
-from tests.support.api import ME
+from tests.support.api import ME, SESSIONS
 from tests.support.servers import Api, serving, serving_variant, variant_app
 
 APP_ORIGIN = "https://app.example.com"
@@ -86,7 +86,7 @@ def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
 ) -> None:
     asked = ", ".join(ALLOWED_REQUEST_HEADERS)
 
-    answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", asked)
+    answer = preflight(cross_origin, SESSIONS, APP_ORIGIN, "POST", asked)
 
     assert 200 <= answer.status_code < 300
     assert answer.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
@@ -102,7 +102,7 @@ def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
 
 
 def test_a_preflight_does_not_allow_other_request_headers(cross_origin: Api) -> None:
-    answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", "X-Debug-Mode")
+    answer = preflight(cross_origin, SESSIONS, APP_ORIGIN, "POST", "X-Debug-Mode")
 
     assert "Access-Control-Allow-Headers" not in answer.headers
 

@@ -8,6 +8,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from service.kit.errors import ErrorCode
+from tests.support.api import LOGIN, ME, REGISTER
 from tests.support.problems import assert_problem
 from tests.support.servers import Api, App, ServeVariant
 
@@ -19,19 +20,19 @@ def test_an_unknown_route_is_a_not_found_problem(api: Api) -> None:
 
 
 def test_a_wrong_method_is_method_not_allowed_with_allow(api: Api) -> None:
-    response = api.delete("/api/v1/users/me")
+    response = api.delete(ME)
     assert_problem(response, 405, "METHOD_NOT_ALLOWED")
     assert "GET" in response.headers["allow"]
 
 
 def test_a_validation_problem_lists_field_errors(api: Api) -> None:
-    body = assert_problem(api.post("/api/v1/auth/register", json={}), 422, "VALIDATION_FAILED")
+    body = assert_problem(api.post(REGISTER, json={}), 422, "VALIDATION_FAILED")
     assert all(set(e) == {"field", "message"} for e in body["errors"])
 
 
 def test_a_body_over_the_size_limit_is_a_413(api: Api) -> None:
     response = api.post(
-        "/api/v1/auth/login",
+        LOGIN,
         content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
         headers={"content-type": "application/json"},
     )

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from service.config import Settings
 from service.kit import security
 from service.kit.ratelimit import LocalLimiter, Policies, Policy, RateLimiter
-from tests.support.api import LOGIN, ME
+from tests.support.api import LOGIN, LOGOUT, ME
 from tests.support.caches import DEAD_REDIS_URL
 from tests.support.factories import Factories
 from tests.support.problems import assert_problem
@@ -130,7 +130,7 @@ def test_auth_paths_are_governed_by_the_auth_policy_alone(
 
     refused = api.post(LOGIN, json=WRONG_LOGIN)
     # A bearer token does not move an auth path to the user's bucket.
-    logout = api.post("/api/v1/auth/logout", token=user.token, json={"refresh_token": "x"})
+    logout = api.post(LOGOUT, token=user.token, json={"refresh_token": "x"})
     # The address's anonymous bucket was not touched by any of that.
     anonymous = api.get(ME)
 

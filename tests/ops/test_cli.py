@@ -9,6 +9,7 @@ import pytest
 
 from service.config import Settings
 from service.models import AuditRecord, Content, PracticeSession, User
+from tests.support.api import LOGIN
 from tests.support.factories import Factories
 from tests.support.servers import Api, Server
 
@@ -112,9 +113,7 @@ def test_create_admin_creates_a_user_who_can_log_in_as_admin(
     assert result.returncode == 0, result.stderr
     assert "created" in result.stdout
     assert roles_of(server, "root@example.com") == ["admin", "member"]
-    login = api.post(
-        "/api/v1/auth/login", json={"email": "root@example.com", "password": "a long password"}
-    )
+    login = api.post(LOGIN, json={"email": "root@example.com", "password": "a long password"})
     assert login.status_code == 200
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from service.models import Content
-from tests.support.api import ADMIN_CONTENT
+from tests.support.api import ADMIN_CONTENT, CONTENT
 from tests.support.factories import Account, Factories
 from tests.support.problems import assert_invalid, assert_problem
 from tests.support.rows import audit_records
@@ -106,7 +106,7 @@ def test_publishing_a_draft_makes_it_public_now(api: Api, editor: Account, draft
     assert response.status_code == 200
     assert response.json()["status"] == "published"
     assert datetime.fromisoformat(response.json()["published_at"]) > draft.created_at
-    assert api.get("/api/v1/content/draft").status_code == 200
+    assert api.get(f"{CONTENT}/draft").status_code == 200
 
 
 def test_publishing_a_published_item_keeps_its_published_at(
@@ -126,7 +126,7 @@ def test_unpublishing_returns_the_item_to_draft_and_clears_published_at(
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["published_at"]) == ("draft", None)
-    assert api.get(f"/api/v1/content/{item.slug}").status_code == 404
+    assert api.get(f"{CONTENT}/{item.slug}").status_code == 404
 
 
 def test_unpublishing_a_draft_changes_nothing(

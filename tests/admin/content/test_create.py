@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from service.models import Tag
-from tests.support.api import ADMIN_CONTENT, new_content
+from tests.support.api import ADMIN_CONTENT, CONTENT, new_content
 from tests.support.factories import Account
 from tests.support.problems import assert_invalid, assert_problem
 from tests.support.rows import audit_records
@@ -35,7 +35,7 @@ def test_creates_a_draft_and_answers_201_with_its_location(api: Api, editor: Acc
 
 def test_a_new_draft_is_not_public(api: Api, editor: Account) -> None:
     create(api, editor)
-    assert api.get("/api/v1/content").json()["items"] == []
+    assert api.get(CONTENT).json()["items"] == []
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,7 @@ def test_the_query_count_does_not_grow_with_the_page_size(
     counts = {}
     for limit in (1, 20, 100):
         counts[limit], response = queries_issued(
-            "/api/v1/admin/content",
+            ADMIN_CONTENT,
             partial(api.get, ADMIN_CONTENT, token=editor.token, params={"limit": limit}),
         )
         assert len(response.json()["items"]) == limit
