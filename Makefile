@@ -34,7 +34,7 @@ test: install install-tools
 lint: install
 	$(RUN) ruff check service observability tests bench
 	$(RUN) ruff format --check service observability tests bench
-	$(RUN) mypy service observability
+	$(RUN) mypy service observability tests bench
 
 format: install
 	$(RUN) ruff check --fix service observability tests bench

@@ -127,25 +127,32 @@ def hot_queries(f: Fixtures) -> dict[str, Query]:
 
     def history(status: str | None) -> Query:
         return lambda rng: history_queries.history_page(
-            history_queries.HistoryFilter(rng.choice(f.user_ids), status, None, None, None), 20
+            db.connection(),
+            history_queries.HistoryFilter(rng.choice(f.user_ids), status, None, None, None),
+            20,
         )
 
     return {
         "history page": history(None),
         "history page, status=completed": history("completed"),
-        "history stats": lambda rng: history_queries.stats(rng.choice(f.user_ids)),
+        "history stats": lambda rng: history_queries.stats(db.connection(), rng.choice(f.user_ids)),
         "active sessions count": lambda rng: session_queries.count_active(
             db.connection(), rng.choice(f.user_ids)
         ),
-        "content list": lambda _: content_queries.published_page(no_filter, None, 20),
+        "content list": lambda _: content_queries.published_page(
+            db.connection(), no_filter, None, 20
+        ),
         "content list, category": lambda rng: content_queries.published_page(
-            content_queries.ContentFilters(category=rng.choice(f.categories)), None, 20
+            db.connection(),
+            content_queries.ContentFilters(category=rng.choice(f.categories)),
+            None,
+            20,
         ),
         "content list, tag": lambda rng: content_queries.published_page(
-            content_queries.ContentFilters(tag=rng.choice(f.tags)), None, 20
+            db.connection(), content_queries.ContentFilters(tag=rng.choice(f.tags)), None, 20
         ),
         "content search": lambda rng: content_queries.search_page(
-            no_filter, rng.choice(f.categories), None, 20
+            db.connection(), no_filter, rng.choice(f.categories), None, 20
         ),
     }
 

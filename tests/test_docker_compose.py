@@ -30,7 +30,7 @@ def config(path: str) -> Any:
     return yaml.safe_load((ROOT / path).read_text())
 
 
-def test_the_stack_has_two_api_instances_behind_nginx_its_dependencies_and_observability():
+def test_the_stack_has_two_api_instances_behind_nginx_its_dependencies_and_observability() -> None:
     assert set(SERVICES) == {
         *APIS,
         "migrate",
@@ -44,7 +44,7 @@ def test_the_stack_has_two_api_instances_behind_nginx_its_dependencies_and_obser
     }
 
 
-def test_every_mounted_host_path_exists():
+def test_every_mounted_host_path_exists() -> None:
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
@@ -52,7 +52,7 @@ def test_every_mounted_host_path_exists():
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
 
 
-def test_every_long_running_service_has_a_health_check():
+def test_every_long_running_service_has_a_health_check() -> None:
     for name, service in SERVICES.items():
         healthcheck = service.get("healthcheck", {})
         if name in UNPROBED:
@@ -61,7 +61,7 @@ def test_every_long_running_service_has_a_health_check():
             assert healthcheck.get("test"), f"{name} has no health check"
 
 
-def test_every_published_port_is_bound_to_loopback_only():
+def test_every_published_port_is_bound_to_loopback_only() -> None:
     for name, service in SERVICES.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
@@ -70,7 +70,9 @@ def test_every_published_port_is_bound_to_loopback_only():
 
 
 @pytest.mark.parametrize("name", APIS)
-def test_each_api_instance_runs_two_workers_behind_one_proxy_and_probes_readiness(name):
+def test_each_api_instance_runs_two_workers_behind_one_proxy_and_probes_readiness(
+    name: str,
+) -> None:
     api = SERVICES[name]
     env = api["environment"]
     assert env["WORKERS"] == "2"
@@ -81,7 +83,7 @@ def test_each_api_instance_runs_two_workers_behind_one_proxy_and_probes_readines
 
 
 @pytest.mark.parametrize("name", APIS)
-def test_each_api_instance_passes_its_own_production_checks_once_given_a_secret(name):
+def test_each_api_instance_passes_its_own_production_checks_once_given_a_secret(name: str) -> None:
     from service.config import Settings
 
     env = SERVICES[name]["environment"]
@@ -93,7 +95,7 @@ def test_each_api_instance_passes_its_own_production_checks_once_given_a_secret(
 
 
 @pytest.mark.parametrize("name", APIS)
-def test_each_api_instance_uses_the_compose_services(name):
+def test_each_api_instance_uses_the_compose_services(name: str) -> None:
     env = SERVICES[name]["environment"]
     assert re.search(r"@postgres:5432/", env["DATABASE_URL"])
     assert env["REDIS_URL"].startswith("redis://redis:6379/")
@@ -102,7 +104,7 @@ def test_each_api_instance_uses_the_compose_services(name):
 
 
 @pytest.mark.parametrize("name", APIS)
-def test_each_api_instance_waits_for_healthy_dependencies_and_the_migrations(name):
+def test_each_api_instance_waits_for_healthy_dependencies_and_the_migrations(name: str) -> None:
     depends = SERVICES[name]["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
@@ -110,7 +112,7 @@ def test_each_api_instance_waits_for_healthy_dependencies_and_the_migrations(nam
     assert "migrate" in SERVICES["migrate"]["command"]
 
 
-def test_nginx_balances_over_both_instances_with_passive_checks_and_retries():
+def test_nginx_balances_over_both_instances_with_passive_checks_and_retries() -> None:
     nginx = SERVICES["nginx"]
     assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
     conf = (ROOT / "deploy/nginx.conf").read_text()
@@ -121,7 +123,7 @@ def test_nginx_balances_over_both_instances_with_passive_checks_and_retries():
     assert {d["condition"] for d in nginx["depends_on"].values()} == {"service_healthy"}
 
 
-def test_nginx_accepts_its_config(tmp_path):
+def test_nginx_accepts_its_config(tmp_path: Path) -> None:
     """`nginx -t` on a copy whose upstream hosts resolve here: nginx resolves them when it
     loads the config, and the compose service names exist only on the compose network."""
     conf = (ROOT / "deploy/nginx.conf").read_text()
@@ -133,7 +135,7 @@ def test_nginx_accepts_its_config(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_prometheus_runs_the_repository_config_and_rules_as_mounted():
+def test_prometheus_runs_the_repository_config_and_rules_as_mounted() -> None:
     prometheus = SERVICES["prometheus"]
     assert "./observability/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
@@ -142,7 +144,7 @@ def test_prometheus_runs_the_repository_config_and_rules_as_mounted():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_prometheus_scrapes_both_api_instances():
+def test_prometheus_scrapes_both_api_instances() -> None:
     jobs = {
         job["job_name"]: job
         for job in config("observability/prometheus/prometheus.yml")["scrape_configs"]
@@ -151,7 +153,7 @@ def test_prometheus_scrapes_both_api_instances():
     assert jobs["praxis"]["static_configs"][0]["targets"] == [f"{api}:{API_PORT}" for api in APIS]
 
 
-def test_grafana_requires_a_login_and_provisions_prometheus_at_its_compose_address():
+def test_grafana_requires_a_login_and_provisions_prometheus_at_its_compose_address() -> None:
     env = SERVICES["grafana"]["environment"]
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
     assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:-")
@@ -165,7 +167,7 @@ def test_grafana_requires_a_login_and_provisions_prometheus_at_its_compose_addre
     )
 
 
-def test_the_collector_receives_otlp_and_exports_traces_to_jaeger():
+def test_the_collector_receives_otlp_and_exports_traces_to_jaeger() -> None:
     collector = config("deploy/otel-collector.yml")
     protocols = collector["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"].endswith(":4317")
@@ -178,7 +180,7 @@ def test_the_collector_receives_otlp_and_exports_traces_to_jaeger():
     assert mount in SERVICES["otel-collector"]["volumes"]
 
 
-def test_the_dockerfile_exposes_the_api_port_and_copies_what_serve_needs():
+def test_the_dockerfile_exposes_the_api_port_and_copies_what_serve_needs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"EXPOSE {API_PORT}" in dockerfile
     for needed in ("service", "migrations", "observability", "uv.lock"):

@@ -9,7 +9,7 @@ import asyncio
 import json
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -17,11 +17,16 @@ import pytest
 import redis
 from prometheus_client.mmap_dict import MmapedDict
 
-from tests.processes import free_port, praxis_serve, stop, wait_until
+from tests.support.api import ME
+from tests.support.processes import free_port, praxis_serve, stop, wait_until
 
 WORKERS = 2
+# prometheus_client's reader of one process's metrics file: (key, value, timestamp, offset) rows.
+read_metric_values: Callable[[str], Iterable[tuple[str, float, float, int]]] = (
+    MmapedDict.read_all_values_from_file
+)
 QUOTA = 12  # per hour: one request's worth refills every 5 minutes, never during this module
-LIMITED_PATH = "/api/v1/users/me"  # without a token: 401 before any database work
+LIMITED_PATH = ME  # without a token: 401 before any database work
 
 
 class PrivateRedis:
@@ -63,7 +68,7 @@ class ServedProcess:
         """Worker pids whose metrics files hold a rate-limit decision (one file per process)."""
         pids = set()
         for path in self.metrics_dir.glob("counter_*.db"):
-            keys = [key for key, *_ in MmapedDict.read_all_values_from_file(str(path))]
+            keys = [key for key, *_ in read_metric_values(str(path))]
             if any(json.loads(key)[0] == "praxis_rate_limit_decisions" for key in keys):
                 pids.add(path.stem.removeprefix("counter_"))
         return pids

@@ -4,35 +4,31 @@ write is visible to the very next read: invalidation, not expiry."""
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
-from tests.conftest import queries_issued
-from tests.content.support import (
-    ADMIN_CONTENT,
-    CONTENT,
-    TAGS,
-    CacheCounts,
-    redis_down,
-    redis_replaced,
-)
+from service.config import Settings
+from service.models import Content
+from tests.support.api import ADMIN_CONTENT, CONTENT, TAGS, new_content
+from tests.support.caches import redis_down, redis_replaced
+from tests.support.factories import Account, Factories
+from tests.support.metrics import CacheCounts, queries_issued
+from tests.support.servers import Api, Server
 
 PUBLIC_READS = [CONTENT, f"{CONTENT}/joins", TAGS]
 
 
 @pytest.fixture
-def joins(make):
+def joins(make: Factories) -> Content:
     return make.content(slug="joins", title="Joins", tags=["sql"])
-
-
-@pytest.fixture
-def editor(make):
-    return make.editor()
 
 
 # ETags and conditional requests
 
 
 @pytest.mark.parametrize("path", PUBLIC_READS)
-def test_reads_carry_a_strong_etag_and_must_be_revalidated(api, joins, path):
+def test_reads_carry_a_strong_etag_and_must_be_revalidated(
+    api: Api, joins: Content, path: str
+) -> None:
     response = api.get(path)
 
     assert response.status_code == 200
@@ -41,14 +37,16 @@ def test_reads_carry_a_strong_etag_and_must_be_revalidated(api, joins, path):
     assert response.headers["cache-control"] == "public, max-age=0, must-revalidate"
 
 
-def test_the_etag_is_the_same_for_the_same_body(api, joins):
+def test_the_etag_is_the_same_for_the_same_body(api: Api, joins: Content) -> None:
     first, second = api.get(CONTENT), api.get(CONTENT)
     assert first.content == second.content
     assert first.headers["etag"] == second.headers["etag"]
 
 
 @pytest.mark.parametrize("path", PUBLIC_READS)
-def test_a_matching_if_none_match_gets_304_without_a_body(api, joins, path):
+def test_a_matching_if_none_match_gets_304_without_a_body(
+    api: Api, joins: Content, path: str
+) -> None:
     etag = api.get(path).headers["etag"]
 
     response = api.get(path, headers={"If-None-Match": etag})
@@ -64,13 +62,15 @@ def test_a_matching_if_none_match_gets_304_without_a_body(api, joins, path):
     ['"other", {etag}', '{etag},"other"', "*", "W/{etag}"],
     ids=["list-last", "list-first", "star", "weak-form"],
 )
-def test_if_none_match_accepts_lists_star_and_the_weak_form(api, joins, header):
+def test_if_none_match_accepts_lists_star_and_the_weak_form(
+    api: Api, joins: Content, header: str
+) -> None:
     etag = api.get(CONTENT).headers["etag"]
     response = api.get(CONTENT, headers={"If-None-Match": header.format(etag=etag)})
     assert response.status_code == 304
 
 
-def test_a_stale_etag_gets_the_new_body(api, joins, editor):
+def test_a_stale_etag_gets_the_new_body(api: Api, joins: Content, editor: Account) -> None:
     etag = api.get(CONTENT).headers["etag"]
     api.patch(f"{ADMIN_CONTENT}/{joins.id}", token=editor.token, json={"title": "Outer joins"})
 
@@ -81,7 +81,7 @@ def test_a_stale_etag_gets_the_new_body(api, joins, editor):
     assert response.headers["etag"] != etag
 
 
-def test_errors_are_not_cached_and_carry_no_etag(api):
+def test_errors_are_not_cached_and_carry_no_etag(api: Api) -> None:
     counts = CacheCounts()
     first = api.get(f"{CONTENT}/missing")
     second = api.get(f"{CONTENT}/missing", headers={"If-None-Match": "*"})
@@ -94,17 +94,17 @@ def test_errors_are_not_cached_and_carry_no_etag(api):
 # The cache serves
 
 
-def test_a_repeated_read_is_a_redis_hit_that_queries_nothing(api, joins):
+def test_a_repeated_read_is_a_redis_hit_that_queries_nothing(api: Api, joins: Content) -> None:
     counts = CacheCounts()
-    first_count, first = queries_issued("/api/v1/content", lambda: api.get(CONTENT))
-    second_count, second = queries_issued("/api/v1/content", lambda: api.get(CONTENT))
+    first_count, first = queries_issued(CONTENT, lambda: api.get(CONTENT))
+    second_count, second = queries_issued(CONTENT, lambda: api.get(CONTENT))
 
     assert (first_count, second_count) == (1, 0)
     assert second.content == first.content
     assert counts.deltas() == {"redis/miss": 1, "redis/hit": 1}
 
 
-def test_each_distinct_query_is_its_own_entry(api, joins):
+def test_each_distinct_query_is_its_own_entry(api: Api, joins: Content) -> None:
     counts = CacheCounts()
     api.get(CONTENT, params={"limit": 5})
     api.get(CONTENT, params={"limit": 6})
@@ -115,8 +115,8 @@ def test_each_distinct_query_is_its_own_entry(api, joins):
 
 
 def test_entries_live_in_redis_under_the_key_prefix_and_expire_within_the_ttl(
-    api, joins, server, settings
-):
+    api: Api, joins: Content, server: Server, settings: Settings
+) -> None:
     api.get(f"{CONTENT}/joins")
     redis = server.app.ctx.redis
     prefix = settings.redis_key_prefix + "cache:content:"
@@ -130,14 +130,16 @@ def test_entries_live_in_redis_under_the_key_prefix_and_expire_within_the_ttl(
     assert server.run(redis.get(entry)) == api.get(f"{CONTENT}/joins").content
 
 
-async def _keys(redis, pattern):
+async def _keys(redis: Redis, pattern: str) -> list[str]:
     return [key.decode() async for key in redis.scan_iter(match=pattern)]
 
 
 # Invalidation: an admin write is visible to the very next read
 
 
-def test_publishing_shows_the_item_at_the_next_read(api, make, editor):
+def test_publishing_shows_the_item_at_the_next_read(
+    api: Api, make: Factories, editor: Account
+) -> None:
     draft = make.content(slug="draft", published=False, tags=["new-tag"])
     assert api.get(CONTENT).json()["items"] == []
     assert api.get(f"{CONTENT}/draft").status_code == 404
@@ -150,7 +152,9 @@ def test_publishing_shows_the_item_at_the_next_read(api, make, editor):
     assert api.get(TAGS).json()["items"] == [{"name": "new-tag", "content_count": 1}]
 
 
-def test_unpublishing_hides_the_item_at_the_next_read(api, joins, editor):
+def test_unpublishing_hides_the_item_at_the_next_read(
+    api: Api, joins: Content, editor: Account
+) -> None:
     for path in PUBLIC_READS:
         assert api.get(path).status_code == 200
 
@@ -161,7 +165,7 @@ def test_unpublishing_hides_the_item_at_the_next_read(api, joins, editor):
     assert api.get(TAGS).json()["items"] == []
 
 
-def test_an_update_shows_at_the_next_read(api, joins, editor):
+def test_an_update_shows_at_the_next_read(api: Api, joins: Content, editor: Account) -> None:
     for path in PUBLIC_READS:
         api.get(path)
 
@@ -176,7 +180,7 @@ def test_an_update_shows_at_the_next_read(api, joins, editor):
     assert [t["name"] for t in api.get(TAGS).json()["items"]] == ["outer", "sql"]
 
 
-def test_a_deletion_shows_at_the_next_read(api, joins, editor):
+def test_a_deletion_shows_at_the_next_read(api: Api, joins: Content, editor: Account) -> None:
     for path in PUBLIC_READS:
         api.get(path)
 
@@ -187,9 +191,11 @@ def test_a_deletion_shows_at_the_next_read(api, joins, editor):
     assert api.get(TAGS).json()["items"] == []
 
 
-def test_a_write_makes_the_next_read_a_miss_then_reads_hit_again(api, joins, editor):
+def test_a_write_makes_the_next_read_a_miss_then_reads_hit_again(
+    api: Api, joins: Content, editor: Account
+) -> None:
     api.get(CONTENT)
-    api.post(ADMIN_CONTENT, token=editor.token, json=_new_item())
+    api.post(ADMIN_CONTENT, token=editor.token, json=new_content())
 
     counts = CacheCounts()
     api.get(CONTENT)
@@ -197,23 +203,12 @@ def test_a_write_makes_the_next_read_a_miss_then_reads_hit_again(api, joins, edi
     assert counts.deltas() == {"redis/miss": 1, "redis/hit": 1}
 
 
-def _new_item() -> dict:
-    return {
-        "title": "Window functions",
-        "summary": "Rank and number rows",
-        "body": "...",
-        "kind": "lesson",
-        "category": "databases",
-        "difficulty": "intermediate",
-        "duration_minutes": 20,
-        "tags": ["sql"],
-    }
-
-
 # Without Redis
 
 
-def test_when_redis_fails_reads_still_answer_from_the_in_process_cache(api, joins, server):
+def test_when_redis_fails_reads_still_answer_from_the_in_process_cache(
+    api: Api, joins: Content, server: Server
+) -> None:
     with redis_down(server):
         counts = CacheCounts()
         responses = [api.get(CONTENT) for _ in range(3)]
@@ -224,7 +219,9 @@ def test_when_redis_fails_reads_still_answer_from_the_in_process_cache(api, join
         assert counts.deltas() == {"redis/error": 3, "local/miss": 1, "local/hit": 2}
 
 
-def test_when_redis_fails_etags_and_304_still_work(api, joins, server):
+def test_when_redis_fails_etags_and_304_still_work(
+    api: Api, joins: Content, server: Server
+) -> None:
     etag = api.get(f"{CONTENT}/joins").headers["etag"]
     with redis_down(server):
         response = api.get(f"{CONTENT}/joins", headers={"If-None-Match": etag})
@@ -232,8 +229,8 @@ def test_when_redis_fails_etags_and_304_still_work(api, joins, server):
 
 
 def test_when_redis_fails_admin_writes_succeed_and_show_at_the_next_read(
-    api, joins, editor, server
-):
+    api: Api, joins: Content, editor: Account, server: Server
+) -> None:
     with redis_down(server):
         api.get(CONTENT)
         response = api.patch(
@@ -244,8 +241,8 @@ def test_when_redis_fails_admin_writes_succeed_and_show_at_the_next_read(
 
 
 def test_a_write_made_while_redis_was_down_invalidates_redis_once_it_is_back(
-    api, joins, editor, server
-):
+    api: Api, joins: Content, editor: Account, server: Server
+) -> None:
     assert api.get(CONTENT).json()["items"][0]["title"] == "Joins"  # cached in Redis
     cache = server.app.ctx.read_caches["content"]
     with redis_down(server):
@@ -258,8 +255,8 @@ def test_a_write_made_while_redis_was_down_invalidates_redis_once_it_is_back(
 
 
 def test_without_redis_configured_the_in_process_cache_serves_and_is_invalidated(
-    api, joins, editor, server
-):
+    api: Api, joins: Content, editor: Account, server: Server
+) -> None:
     with redis_replaced(server, None):
         counts = CacheCounts()
         api.get(CONTENT)

@@ -3,11 +3,16 @@ visible to the very next read from every worker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.content.support import ADMIN_CONTENT, CONTENT
-from tests.processes import free_port, praxis_serve
+from service.config import Settings
+from tests.support.api import ADMIN_CONTENT, CONTENT
+from tests.support.factories import Factories
+from tests.support.processes import free_port, praxis_serve
 
 WORKERS = 2
 # New connections are spread over the workers by the kernel; this many reach each one in practice.
@@ -15,7 +20,9 @@ READS = 30
 
 
 @pytest.fixture
-def served(settings, tmp_path, make):  # make: the database and Redis namespace start empty
+def served(settings: Settings, tmp_path: Path, make: Factories) -> Iterator[str]:
+    """``praxis serve`` with several workers on the test database and Redis namespace (``make``
+    has them emptied first); yields its base URL."""
     port = free_port()
     env = {
         "DATABASE_URL": settings.database_url,
@@ -41,7 +48,9 @@ def _titles_read_by_fresh_connections(base_url: str) -> set[str]:
     return titles
 
 
-def test_a_write_through_one_worker_is_read_back_by_every_worker(served, make):
+def test_a_write_through_one_worker_is_read_back_by_every_worker(
+    served: str, make: Factories
+) -> None:
     item = make.content(title="Joins")
     editor = make.editor()
     assert _titles_read_by_fresh_connections(served) == {"Joins"}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from tests.conftest import queries_issued
-from tests.content.support import TAGS
+from tests.support.api import TAGS
+from tests.support.factories import Factories
+from tests.support.metrics import queries_issued
+from tests.support.servers import Api
 
 TAGS_QUERIES = 1
 
 
-def test_counts_published_items_per_tag_ordered_by_name(api, make):
+def test_counts_published_items_per_tag_ordered_by_name(api: Api, make: Factories) -> None:
     make.content(tags=["sql", "basics"])
     make.content(tags=["sql"])
     make.content(tags=["async"])
@@ -22,20 +24,22 @@ def test_counts_published_items_per_tag_ordered_by_name(api, make):
     }
 
 
-def test_drafts_are_not_counted_and_tags_only_on_drafts_are_left_out(api, make):
+def test_drafts_are_not_counted_and_tags_only_on_drafts_are_left_out(
+    api: Api, make: Factories
+) -> None:
     make.content(tags=["sql"])
     make.content(published=False, tags=["sql", "secret"])
 
     assert api.get(TAGS).json()["items"] == [{"name": "sql", "content_count": 1}]
 
 
-def test_without_published_content_the_list_is_empty(api):
+def test_without_published_content_the_list_is_empty(api: Api) -> None:
     assert api.get(TAGS).json() == {"items": []}
 
 
-def test_counting_tags_is_one_query(api, make):
+def test_counting_tags_is_one_query(api: Api, make: Factories) -> None:
     for n in range(30):
         make.content(tags=[f"tag-{n}"])
-    count, response = queries_issued("/api/v1/tags", lambda: api.get(TAGS))
+    count, response = queries_issued(TAGS, lambda: api.get(TAGS))
     assert len(response.json()["items"]) == 30
     assert count == TAGS_QUERIES

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from service.kit.pagination import encode_cursor
 from service.models import SessionEvent
-from tests.conftest import queries_issued
-from tests.sessions.helpers import assert_problem
+from tests.support.api import HISTORY
+from tests.support.factories import Account, Factories
+from tests.support.metrics import queries_issued
+from tests.support.problems import assert_problem
+from tests.support.servers import Api, Server
 
-HISTORY = "/api/v1/history"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -21,15 +25,15 @@ def ago(**delta: float) -> datetime:
     return NOW - timedelta(**delta)
 
 
-def history(api, user, **params):
+def history(api: Api, user: Account, **params: str | int) -> httpx.Response:
     return api.get(HISTORY, token=user.token, params=params)
 
 
-def ids(response) -> list[str]:
+def ids(response: httpx.Response) -> list[str]:
     return [item["id"] for item in response.json()["items"]]
 
 
-def test_history_lists_the_callers_sessions_newest_started_first(api, make):
+def test_history_lists_the_callers_sessions_newest_started_first(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     old = make.practice_session(user, item, started_at=ago(days=2))
@@ -43,7 +47,9 @@ def test_history_lists_the_callers_sessions_newest_started_first(api, make):
     assert response.json()["next_cursor"] is None
 
 
-def test_each_item_carries_its_content_with_tags_and_its_event_count(api, make, server):
+def test_each_item_carries_its_content_with_tags_and_its_event_count(
+    api: Api, make: Factories, server: Server
+) -> None:
     user = make.user()
     item = make.content(title="Joins", kind="drill", category="sql", tags=["sql", "joins"])
     session = make.practice_session(
@@ -69,7 +75,9 @@ def test_each_item_carries_its_content_with_tags_and_its_event_count(api, make, 
     assert entry["score"] == 80
 
 
-def test_content_without_tags_has_an_empty_tag_list_and_no_events_count_zero(api, make):
+def test_content_without_tags_has_an_empty_tag_list_and_no_events_count_zero(
+    api: Api, make: Factories
+) -> None:
     user = make.user()
     make.practice_session(user, make.content(tags=[]))
 
@@ -79,7 +87,7 @@ def test_content_without_tags_has_an_empty_tag_list_and_no_events_count_zero(api
     assert entry["event_count"] == 0
 
 
-def test_other_users_sessions_are_never_listed(api, make):
+def test_other_users_sessions_are_never_listed(api: Api, make: Factories) -> None:
     me, other = make.user(), make.user()
     item = make.content()
     mine = make.practice_session(me, item)
@@ -88,14 +96,14 @@ def test_other_users_sessions_are_never_listed(api, make):
     assert ids(history(api, me)) == [str(mine.id)]
 
 
-def test_an_empty_history_is_an_empty_page(api, make):
+def test_an_empty_history_is_an_empty_page(api: Api, make: Factories) -> None:
     response = history(api, make.user())
 
     assert response.json() == {"items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("status", ["active", "completed", "abandoned"])
-def test_status_filters_the_sessions(api, make, status):
+def test_status_filters_the_sessions(api: Api, make: Factories, status: str) -> None:
     user = make.user()
     item = make.content()
     wanted = {
@@ -106,7 +114,7 @@ def test_status_filters_the_sessions(api, make, status):
     assert ids(history(api, user, status=status)) == [str(wanted[status].id)]
 
 
-def test_since_is_inclusive_and_until_exclusive_on_started_at(api, make):
+def test_since_is_inclusive_and_until_exclusive_on_started_at(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     at = {n: make.practice_session(user, item, started_at=ago(days=n)) for n in range(5)}
@@ -116,7 +124,7 @@ def test_since_is_inclusive_and_until_exclusive_on_started_at(api, make):
     assert ids(response) == [str(at[2].id), str(at[3].id)]
 
 
-def test_since_and_until_accept_z_and_numeric_offsets(api, make):
+def test_since_and_until_accept_z_and_numeric_offsets(api: Api, make: Factories) -> None:
     user = make.user()
     session = make.practice_session(
         user, make.content(), started_at=datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -144,7 +152,9 @@ def test_since_and_until_accept_z_and_numeric_offsets(api, make):
         ("limit", "ten"),
     ],
 )
-def test_bad_filter_values_are_422_naming_the_parameter(api, make, name, value):
+def test_bad_filter_values_are_422_naming_the_parameter(
+    api: Api, make: Factories, name: str, value: str
+) -> None:
     response = api.get(f"{HISTORY}?{name}={quote(value)}", token=make.user().token)
 
     assert_problem(response, 422, "VALIDATION_FAILED")
@@ -162,14 +172,14 @@ def test_bad_filter_values_are_422_naming_the_parameter(api, make, name, value):
         encode_cursor(["0001-01-01T00:00:00+01:00", str(uuid.uuid4())]),  # before year 1 in UTC
     ],
 )
-def test_a_cursor_this_api_did_not_issue_is_422(api, make, cursor):
+def test_a_cursor_this_api_did_not_issue_is_422(api: Api, make: Factories, cursor: str) -> None:
     response = api.get(HISTORY, token=make.user().token, params={"cursor": cursor})
 
     assert_problem(response, 422, "VALIDATION_FAILED")
     assert response.json()["errors"][0]["field"] == "cursor"
 
 
-def test_exactly_limit_items_leave_no_next_cursor(api, make):
+def test_exactly_limit_items_leave_no_next_cursor(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     for n in range(3):
@@ -181,7 +191,7 @@ def test_exactly_limit_items_leave_no_next_cursor(api, make):
     assert response.json()["next_cursor"] is None
 
 
-def test_one_more_than_limit_gives_a_next_cursor_to_the_rest(api, make):
+def test_one_more_than_limit_gives_a_next_cursor_to_the_rest(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     sessions = [make.practice_session(user, item, started_at=ago(hours=n)) for n in range(4)]
@@ -195,8 +205,8 @@ def test_one_more_than_limit_gives_a_next_cursor_to_the_rest(api, make):
 
 
 def test_walking_every_page_yields_each_session_once_in_order_even_with_equal_start_times(
-    api, make
-):
+    api: Api, make: Factories
+) -> None:
     user = make.user()
     item = make.content()
     same_moment = ago(hours=5)
@@ -217,7 +227,7 @@ def test_walking_every_page_yields_each_session_once_in_order_even_with_equal_st
     assert seen == [str(s.id) for s in expected]
 
 
-def test_pages_keep_the_filters_they_were_asked_with(api, make):
+def test_pages_keep_the_filters_they_were_asked_with(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     completed = [
@@ -233,15 +243,17 @@ def test_pages_keep_the_filters_they_were_asked_with(api, make):
     assert listed == [str(s.id) for s in completed]
 
 
-def test_history_needs_a_bearer_token(api):
+def test_history_needs_a_bearer_token(api: Api) -> None:
     assert_problem(api.get(HISTORY), 401, "AUTH_REQUIRED")
 
 
-def test_history_refuses_an_invalid_token(api):
+def test_history_refuses_an_invalid_token(api: Api) -> None:
     assert_problem(api.get(HISTORY, token="x.y.z"), 401, "TOKEN_INVALID")
 
 
-def test_the_number_of_queries_does_not_grow_with_the_page_size(api, make, server):
+def test_the_number_of_queries_does_not_grow_with_the_page_size(
+    api: Api, make: Factories, server: Server
+) -> None:
     user = make.user()
     for n in range(6):
         item = make.content(tags=[f"tag-{n}", "shared"])
@@ -251,9 +263,7 @@ def test_the_number_of_queries_does_not_grow_with_the_page_size(api, make, serve
 
     counts = {}
     for limit in (1, 20, 100):
-        counts[limit], response = queries_issued(
-            HISTORY, lambda limit=limit: history(api, user, limit=limit)
-        )
+        counts[limit], response = queries_issued(HISTORY, partial(history, api, user, limit=limit))
         assert response.status_code == 200
         assert len(response.json()["items"]) == min(limit, 6)
 

@@ -7,11 +7,14 @@ sessions' duration_seconds, summed, // 60. Current streak: ending today or yeste
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta, timezone
+from typing import Any
 
-from tests.conftest import queries_issued
-from tests.sessions.helpers import assert_problem
-
-STATS = "/api/v1/history/stats"
+from service.models import Content, PracticeSession
+from tests.support.api import STATS
+from tests.support.factories import Account, Factories
+from tests.support.metrics import queries_issued
+from tests.support.problems import assert_problem
+from tests.support.servers import Api
 
 
 def noon(days_ago: int) -> datetime:
@@ -19,7 +22,17 @@ def noon(days_ago: int) -> datetime:
     return datetime.combine(day, time(12), UTC)
 
 
-def practised(make, user, item, days_ago=0, seconds=600, status="completed", at=None):
+def practised(
+    make: Factories,
+    user: Account,
+    item: Content,
+    days_ago: int = 0,
+    seconds: int = 600,
+    status: str = "completed",
+    at: datetime | None = None,
+) -> PracticeSession:
+    """A session of ``user`` on ``item`` that lasted ``seconds``, started at noon (UTC)
+    ``days_ago`` days ago unless started ``at``."""
     started_at = at or noon(days_ago)
     return make.practice_session(
         user,
@@ -31,13 +44,14 @@ def practised(make, user, item, days_ago=0, seconds=600, status="completed", at=
     )
 
 
-def stats(api, user):
+def stats(api: Api, user: Account) -> dict[str, Any]:
     response = api.get(STATS, token=user.token)
     assert response.status_code == 200
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-def test_a_user_without_sessions_has_all_zeros(api, make):
+def test_a_user_without_sessions_has_all_zeros(api: Api, make: Factories) -> None:
     assert stats(api, make.user()) == {
         "total_sessions": 0,
         "completed_sessions": 0,
@@ -48,7 +62,9 @@ def test_a_user_without_sessions_has_all_zeros(api, make):
     }
 
 
-def test_totals_count_every_session_and_minutes_only_completed_ones(api, make):
+def test_totals_count_every_session_and_minutes_only_completed_ones(
+    api: Api, make: Factories
+) -> None:
     user = make.user()
     item = make.content()
     practised(make, user, item, seconds=90)
@@ -63,7 +79,9 @@ def test_totals_count_every_session_and_minutes_only_completed_ones(api, make):
     assert figures["total_minutes"] == 3  # 190 s, rounded down once over the total
 
 
-def test_by_category_counts_sessions_and_completed_minutes_most_sessions_first(api, make):
+def test_by_category_counts_sessions_and_completed_minutes_most_sessions_first(
+    api: Api, make: Factories
+) -> None:
     user = make.user()
     python, sql, go = (make.content(category=name) for name in ("python", "sql", "go"))
     practised(make, user, sql, seconds=600)
@@ -78,7 +96,9 @@ def test_by_category_counts_sessions_and_completed_minutes_most_sessions_first(a
     ]
 
 
-def test_consecutive_practice_days_ending_today_are_the_current_streak(api, make):
+def test_consecutive_practice_days_ending_today_are_the_current_streak(
+    api: Api, make: Factories
+) -> None:
     user = make.user()
     item = make.content()
     for days_ago in (0, 1, 2):
@@ -90,7 +110,7 @@ def test_consecutive_practice_days_ending_today_are_the_current_streak(api, make
     assert figures["longest_streak_days"] == 3
 
 
-def test_a_streak_ending_yesterday_is_still_current(api, make):
+def test_a_streak_ending_yesterday_is_still_current(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     for days_ago in (1, 2):
@@ -99,7 +119,7 @@ def test_a_streak_ending_yesterday_is_still_current(api, make):
     assert stats(api, user)["current_streak_days"] == 2
 
 
-def test_a_streak_ending_two_days_ago_is_over(api, make):
+def test_a_streak_ending_two_days_ago_is_over(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     for days_ago in (2, 3, 4):
@@ -111,7 +131,7 @@ def test_a_streak_ending_two_days_ago_is_over(api, make):
     assert figures["longest_streak_days"] == 3
 
 
-def test_a_gap_day_splits_streaks_and_the_longest_is_remembered(api, make):
+def test_a_gap_day_splits_streaks_and_the_longest_is_remembered(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     for days_ago in (0, 1, 3, 4, 5, 6, 9):
@@ -123,7 +143,7 @@ def test_a_gap_day_splits_streaks_and_the_longest_is_remembered(api, make):
     assert figures["longest_streak_days"] == 4
 
 
-def test_several_sessions_on_one_day_count_that_day_once(api, make):
+def test_several_sessions_on_one_day_count_that_day_once(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     for hour in (8, 12, 20):
@@ -135,7 +155,7 @@ def test_several_sessions_on_one_day_count_that_day_once(api, make):
     assert figures["current_streak_days"] == figures["longest_streak_days"] == 1
 
 
-def test_only_completed_sessions_make_a_practice_day(api, make):
+def test_only_completed_sessions_make_a_practice_day(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     practised(make, user, item, days_ago=0, status="abandoned")
@@ -148,7 +168,7 @@ def test_only_completed_sessions_make_a_practice_day(api, make):
     assert figures["longest_streak_days"] == 1
 
 
-def test_practice_days_are_utc_calendar_days(api, make):
+def test_practice_days_are_utc_calendar_days(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
@@ -163,7 +183,7 @@ def test_practice_days_are_utc_calendar_days(api, make):
     assert figures["current_streak_days"] == 2
 
 
-def test_stats_count_only_the_callers_sessions(api, make):
+def test_stats_count_only_the_callers_sessions(api: Api, make: Factories) -> None:
     me, other = make.user(), make.user()
     item = make.content()
     practised(make, other, item, days_ago=0, seconds=6_000)
@@ -176,7 +196,9 @@ def test_stats_count_only_the_callers_sessions(api, make):
     assert figures["current_streak_days"] == 0
 
 
-def test_stats_take_one_query_besides_authentication_whatever_the_history(api, make):
+def test_stats_take_one_query_besides_authentication_whatever_the_history(
+    api: Api, make: Factories
+) -> None:
     user = make.user()
     for n in range(8):
         practised(make, user, make.content(category=f"cat-{n % 3}"), days_ago=n)
@@ -188,9 +210,9 @@ def test_stats_take_one_query_besides_authentication_whatever_the_history(api, m
     assert count == 2
 
 
-def test_stats_need_a_bearer_token(api):
+def test_stats_need_a_bearer_token(api: Api) -> None:
     assert_problem(api.get(STATS), 401, "AUTH_REQUIRED")
 
 
-def test_stats_refuse_an_invalid_token(api):
+def test_stats_refuse_an_invalid_token(api: Api) -> None:
     assert_problem(api.get(STATS, token="x.y.z"), 401, "TOKEN_INVALID")

@@ -44,7 +44,7 @@ from tests.observability.support import (
     rules,
     tool,
 )
-from tests.processes import free_port, praxis_serve, stop, wait_until
+from tests.support.processes import free_port, praxis_serve, stop, wait_until
 from tests.test_multiworker import PrivateRedis, private_redis  # noqa: F401 - a fixture
 
 SCRAPE_SECONDS = 1

@@ -34,7 +34,8 @@ def test_the_promtool_unit_tests_pass() -> None:
 
 
 def test_every_alert_has_a_unit_test_where_it_fires_and_one_where_it_does_not() -> None:
-    firing, quiet = set(), set()
+    firing: set[str] = set()
+    quiet: set[str] = set()
     for path in RULE_TESTS:
         for case in yaml.safe_load(path.read_text())["tests"]:
             for check in case.get("alert_rule_test", []):

@@ -3,10 +3,18 @@ always, and one outcome when requests race to change the same session."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
 import pytest
 
 from service.models import SessionEvent
-from tests.sessions.helpers import SESSIONS, assert_problem, event_count, start, stored_session
+from tests.support.api import SESSIONS, start_session
+from tests.support.factories import Factories
+from tests.support.problems import assert_problem
+from tests.support.rows import event_count, stored_session
+from tests.support.servers import Api, Server
 
 # (method, path suffix, body) of every endpoint that names one session.
 SESSION_ENDPOINTS = [
@@ -21,8 +29,8 @@ ENDPOINT_IDS = [f"{method} {suffix or '/'}" for method, suffix, _ in SESSION_END
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
 def test_another_users_session_is_404_on_every_endpoint_and_stays_untouched(
-    api, make, server, method, suffix, body
-):
+    api: Api, make: Factories, server: Server, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
     owner, stranger = make.user(), make.user()
     theirs = make.practice_session(owner, make.content())
 
@@ -37,14 +45,18 @@ def test_another_users_session_is_404_on_every_endpoint_and_stays_untouched(
 
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_a_malformed_id_is_404_on_every_endpoint(api, make, method, suffix, body):
+def test_a_malformed_id_is_404_on_every_endpoint(
+    api: Api, make: Factories, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
     response = api.request(method, f"{SESSIONS}/42{suffix}", token=make.user().token, json=body)
 
     assert_problem(response, 404, "NOT_FOUND")
 
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_every_endpoint_needs_a_bearer_token(api, make, method, suffix, body):
+def test_every_endpoint_needs_a_bearer_token(
+    api: Api, make: Factories, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
     session = make.practice_session(make.user(), make.content())
 
     response = api.request(method, f"{SESSIONS}/{session.id}{suffix}", json=body)
@@ -53,7 +65,9 @@ def test_every_endpoint_needs_a_bearer_token(api, make, method, suffix, body):
 
 
 @pytest.mark.parametrize(("method", "suffix", "body"), SESSION_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_every_endpoint_refuses_an_invalid_token(api, make, method, suffix, body):
+def test_every_endpoint_refuses_an_invalid_token(
+    api: Api, make: Factories, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
     session = make.practice_session(make.user(), make.content())
 
     response = api.request(method, f"{SESSIONS}/{session.id}{suffix}", token="x.y.z", json=body)
@@ -61,9 +75,11 @@ def test_every_endpoint_refuses_an_invalid_token(api, make, method, suffix, body
     assert_problem(response, 401, "TOKEN_INVALID")
 
 
-def test_two_concurrent_completes_close_the_session_exactly_once(api, make, server):
+def test_two_concurrent_completes_close_the_session_exactly_once(
+    api: Api, make: Factories, server: Server
+) -> None:
     owner = make.user()
-    session = start(api, owner, make.content()).json()
+    session = start_session(api, owner, make.content()).json()
     path = f"{SESSIONS}/{session['id']}/complete"
 
     responses = api.gather(
@@ -78,9 +94,11 @@ def test_two_concurrent_completes_close_the_session_exactly_once(api, make, serv
     assert stored_session(server, session["id"]).score == winner["score"]
 
 
-def test_a_racing_complete_and_abandon_leave_the_state_of_the_one_that_won(api, make, server):
+def test_a_racing_complete_and_abandon_leave_the_state_of_the_one_that_won(
+    api: Api, make: Factories, server: Server
+) -> None:
     owner = make.user()
-    session = start(api, owner, make.content()).json()
+    session = start_session(api, owner, make.content()).json()
     base = f"{SESSIONS}/{session['id']}"
 
     responses = api.gather(
@@ -93,9 +111,11 @@ def test_a_racing_complete_and_abandon_leave_the_state_of_the_one_that_won(api, 
     assert stored_session(server, session["id"]).status == winner["status"]
 
 
-def test_a_patch_racing_a_complete_lands_before_it_or_not_at_all(api, make, server):
+def test_a_patch_racing_a_complete_lands_before_it_or_not_at_all(
+    api: Api, make: Factories, server: Server
+) -> None:
     owner = make.user()
-    session = start(api, owner, make.content()).json()
+    session = start_session(api, owner, make.content()).json()
     base = f"{SESSIONS}/{session['id']}"
 
     patched, completed = api.gather(
@@ -112,12 +132,14 @@ def test_a_patch_racing_a_complete_lands_before_it_or_not_at_all(api, make, serv
         assert stored.progress == 0
 
 
-def test_events_racing_a_complete_are_each_recorded_or_refused_never_lost(api, make, server):
+def test_events_racing_a_complete_are_each_recorded_or_refused_never_lost(
+    api: Api, make: Factories, server: Server
+) -> None:
     owner = make.user()
-    session = start(api, owner, make.content()).json()
+    session = start_session(api, owner, make.content()).json()
     base = f"{SESSIONS}/{session['id']}"
 
-    def event(n):
+    def event(n: int) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
         return lambda http: http.post(
             f"{base}/events", json={"kind": f"e{n}", "data": {}}, headers=owner.auth
         )

@@ -4,24 +4,33 @@ endpoint really sends is captured and EXPLAINed (no sequential scan of the big t
 import asyncio
 import json
 import random
+import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import pytest
 
+from service.config import Settings
 from service.infra import db
 from service.kit import security
 from service.ops.seed import _insert_content, _insert_sessions, _insert_users
+from tests.support.api import CONTENT, HISTORY
+from tests.support.servers import Api, Server
 
-USERS, CONTENT, SESSIONS = 400, 5000, 40_000
+USERS, ITEMS, SESSIONS = 400, 5000, 40_000
+PlanNode = dict[str, Any]
 
 
 @pytest.fixture
-def seeded(server):
-    async def seed():
+def seeded(server: Server) -> uuid.UUID:
+    """The database filled with many users, items and sessions; the id of a user who has some."""
+
+    async def seed() -> uuid.UUID:
         conn = db.connection()  # the seed's functions run on the ORM's pool, the server's loop
         rng = random.Random(1)
         await _insert_users(conn, USERS, rng)
-        await _insert_content(conn, CONTENT, published_share=0.9, rng=rng)
+        await _insert_content(conn, ITEMS, published_share=0.9, rng=rng)
         users = [r["id"] for r in await conn.execute_query_dict("SELECT id FROM users")]
         items = [r["id"] for r in await conn.execute_query_dict("SELECT id FROM content")]
         await _insert_sessions(conn, users, items, SESSIONS, rng)
@@ -30,27 +39,30 @@ def seeded(server):
             "SELECT id, 'answer', '{}'::jsonb, started_at FROM practice_sessions"
         )
         await conn.execute_script("ANALYZE")
-        return users[0]
+        first: uuid.UUID = users[0]
+        return first
 
     return server.run(seed())
 
 
-def statements_of(api, path, **kwargs):
+def statements_of(api: Api, path: str, **kwargs: Any) -> list[db.Statement]:
     with db.recorded_statements() as statements:
         assert api.get(path, **kwargs).status_code == 200
     return statements
 
 
-def plan_nodes(database_url, sql, params):
-    async def explain():
+def plan_nodes(database_url: str, sql: str, params: Sequence[Any]) -> list[PlanNode]:
+    async def explain() -> str:
         conn = await asyncpg.connect(database_url)
         try:
-            return await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *params)
+            plan: str = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *params)
+            return plan
         finally:
             await conn.close()
 
     plan = json.loads(asyncio.run(explain()))[0]["Plan"]
-    nodes, stack = [], [plan]
+    nodes: list[PlanNode] = []
+    stack: list[PlanNode] = [plan]
     while stack:
         node = stack.pop()
         nodes.append(node)
@@ -58,13 +70,15 @@ def plan_nodes(database_url, sql, params):
     return nodes
 
 
-def scans(nodes, table):
+def scans(nodes: list[PlanNode], table: str) -> list[str]:
     return [n["Node Type"] for n in nodes if n.get("Relation Name") == table]
 
 
-def test_history_reads_the_callers_sessions_through_an_index(api, seeded, settings, database_url):
+def test_history_reads_the_callers_sessions_through_an_index(
+    api: Api, seeded: uuid.UUID, settings: Settings, database_url: str
+) -> None:
     token, _ = security.issue_access_token(seeded, settings.jwt_secret, 60)
-    statements = statements_of(api, "/api/v1/history?limit=20", token=token)
+    statements = statements_of(api, f"{HISTORY}?limit=20", token=token)
     history = [s for s in statements if "practice_sessions" in s[0]]
     assert history, "the history endpoint sent no query on practice_sessions"
     for sql, params in history:
@@ -74,8 +88,10 @@ def test_history_reads_the_callers_sessions_through_an_index(api, seeded, settin
         assert "Seq Scan" not in scans(nodes, "session_events")
 
 
-def test_the_public_content_list_is_served_by_an_index(api, seeded, database_url):
-    statements = statements_of(api, "/api/v1/content?limit=20")
+def test_the_public_content_list_is_served_by_an_index(
+    api: Api, seeded: uuid.UUID, database_url: str
+) -> None:
+    statements = statements_of(api, f"{CONTENT}?limit=20")
     listing = [s for s in statements if "FROM content c" in s[0]]
     assert listing
     for sql, params in listing:
@@ -83,15 +99,19 @@ def test_the_public_content_list_is_served_by_an_index(api, seeded, database_url
         assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
 
 
-def test_the_category_filter_is_served_by_an_index(api, seeded, database_url):
-    statements = statements_of(api, "/api/v1/content?category=python&limit=20")
+def test_the_category_filter_is_served_by_an_index(
+    api: Api, seeded: uuid.UUID, database_url: str
+) -> None:
+    statements = statements_of(api, f"{CONTENT}?category=python&limit=20")
     for sql, params in [s for s in statements if "FROM content c" in s[0]]:
         nodes = plan_nodes(database_url, sql, params)
         assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
 
 
-def test_full_text_search_uses_the_gin_index(api, seeded, database_url):
-    statements = statements_of(api, "/api/v1/content?q=python&limit=20")
+def test_full_text_search_uses_the_gin_index(
+    api: Api, seeded: uuid.UUID, database_url: str
+) -> None:
+    statements = statements_of(api, f"{CONTENT}?q=python&limit=20")
     for sql, params in [s for s in statements if "to_tsvector" in s[0]]:
         nodes = plan_nodes(database_url, sql, params)
         index_names = {n.get("Index Name") for n in nodes}

@@ -3,17 +3,24 @@
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
+from service.config import Settings
 from service.models import AuditRecord, Content, PracticeSession, User
+from tests.support.api import LOGIN
+from tests.support.factories import Factories
+from tests.support.servers import Api, Server
 
 PROCESS_TIMEOUT = 120
+# `praxis ARGS...` with environment changes as keywords, run to its end.
+Praxis = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def praxis(database_url, settings):
-    def run(*args, **env):
+def praxis(database_url: str, settings: Settings) -> Praxis:
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         environment = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -21,9 +28,8 @@ def praxis(database_url, settings):
             "LOG_LEVEL": "WARNING",
             **env,
         }
-        environment.pop(
-            "PRAXIS_ADMIN_PASSWORD", None
-        ) if "PRAXIS_ADMIN_PASSWORD" not in env else None
+        if "PRAXIS_ADMIN_PASSWORD" not in env:  # an operator's own must not leak into a test
+            environment.pop("PRAXIS_ADMIN_PASSWORD", None)
         return subprocess.run(
             [sys.executable, "-m", "service", *args],
             env=environment,
@@ -36,61 +42,61 @@ def praxis(database_url, settings):
     return run
 
 
-def roles_of(server, email):
-    async def fetch():
+def roles_of(server: Server, email: str) -> list[str]:
+    async def fetch() -> list[str]:
         user = await User.get(email=email)
         return sorted(r.name for r in await user.roles.all())
 
     return server.run(fetch())
 
 
-def test_check_passes_with_a_reachable_database_and_redis(praxis):
+def test_check_passes_with_a_reachable_database_and_redis(praxis: Praxis) -> None:
     result = praxis("check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
 
 
-def test_check_fails_clearly_when_the_database_is_unreachable(praxis):
+def test_check_fails_clearly_when_the_database_is_unreachable(praxis: Praxis) -> None:
     result = praxis("check", DATABASE_URL="postgres://postgres@127.0.0.1:1/praxis")
     assert result.returncode == 1
     assert "database" in result.stdout
 
 
-def test_check_fails_clearly_when_redis_is_unreachable(praxis):
+def test_check_fails_clearly_when_redis_is_unreachable(praxis: Praxis) -> None:
     result = praxis("check", REDIS_URL="redis://127.0.0.1:1/0")
     assert result.returncode == 1
     assert "redis" in result.stdout
 
 
-def test_check_lists_every_unsafe_production_setting(praxis):
+def test_check_lists_every_unsafe_production_setting(praxis: Praxis) -> None:
     result = praxis("check", ENV="production", JWT_SECRET="short", CORS_ORIGINS="*")
     assert result.returncode == 1
     assert "JWT_SECRET" in result.stdout
     assert "CORS_ORIGINS" in result.stdout
 
 
-def test_serve_refuses_unsafe_production_settings_before_starting(praxis):
+def test_serve_refuses_unsafe_production_settings_before_starting(praxis: Praxis) -> None:
     result = praxis("serve", ENV="production", DATABASE_URL="auto", JWT_SECRET="")
     assert result.returncode == 1
     assert "refusing to start with ENV=production" in result.stderr
     assert "DATABASE_URL" in result.stderr
 
 
-def test_an_invalid_setting_is_a_usage_error(praxis):
+def test_an_invalid_setting_is_a_usage_error(praxis: Praxis) -> None:
     result = praxis("check", PORT="not-a-port")
     assert result.returncode == 2
     assert "PORT" in result.stderr.upper()
 
 
-def test_migrate_is_idempotent(praxis):
+def test_migrate_is_idempotent(praxis: Praxis) -> None:
     result = praxis("migrate", LOG_LEVEL="INFO")
     assert result.returncode == 0, result.stderr
     assert "none pending" in result.stderr
 
 
 def test_migrate_grants_admin_to_listed_existing_users_once_with_an_audit_record(
-    praxis, make, server
-):
+    praxis: Praxis, make: Factories, server: Server
+) -> None:
     user = make.user(email="boss@example.com")
     for _ in range(2):
         assert praxis("migrate", ADMIN_EMAILS="Boss@example.com, ghost@example.com").returncode == 0
@@ -100,18 +106,20 @@ def test_migrate_grants_admin_to_listed_existing_users_once_with_an_audit_record
     assert audits[0].details["source"] == "ADMIN_EMAILS"
 
 
-def test_create_admin_creates_a_user_who_can_log_in_as_admin(praxis, api, server):
+def test_create_admin_creates_a_user_who_can_log_in_as_admin(
+    praxis: Praxis, api: Api, server: Server
+) -> None:
     result = praxis("create-admin", "Root@Example.com", "--password", "a long password")
     assert result.returncode == 0, result.stderr
     assert "created" in result.stdout
     assert roles_of(server, "root@example.com") == ["admin", "member"]
-    login = api.post(
-        "/api/v1/auth/login", json={"email": "root@example.com", "password": "a long password"}
-    )
+    login = api.post(LOGIN, json={"email": "root@example.com", "password": "a long password"})
     assert login.status_code == 200
 
 
-def test_create_admin_promotes_an_existing_user(praxis, make, server):
+def test_create_admin_promotes_an_existing_user(
+    praxis: Praxis, make: Factories, server: Server
+) -> None:
     user = make.user()
     result = praxis("create-admin", user.email, PRAXIS_ADMIN_PASSWORD="irrelevant-here")
     assert result.returncode == 0, result.stderr
@@ -119,20 +127,22 @@ def test_create_admin_promotes_an_existing_user(praxis, make, server):
     assert "admin" in roles_of(server, user.email)
 
 
-def test_create_admin_without_a_password_or_terminal_explains_how(praxis):
+def test_create_admin_without_a_password_or_terminal_explains_how(praxis: Praxis) -> None:
     result = praxis("create-admin", "someone@example.com")
     assert result.returncode == 1
     assert "--password" in result.stderr
 
 
-def test_create_admin_rejects_a_bad_email_clearly(praxis):
+def test_create_admin_rejects_a_bad_email_clearly(praxis: Praxis) -> None:
     result = praxis("create-admin", "not-an-email", "--password", "a long password")
     assert result.returncode == 1
     assert "email" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_seed_demo_prints_the_accounts_and_runs_once_with_if_empty(praxis, server):
+def test_seed_demo_prints_the_accounts_and_runs_once_with_if_empty(
+    praxis: Praxis, server: Server
+) -> None:
     first = praxis("seed", "--demo", "--if-empty")
     assert first.returncode == 0, first.stderr
     assert "admin@praxis.local" in first.stdout
@@ -143,7 +153,7 @@ def test_seed_demo_prints_the_accounts_and_runs_once_with_if_empty(praxis, serve
     assert server.run(Content.filter(status="published").count()) > 0
 
 
-def test_bulk_seed_inserts_the_requested_counts(praxis, server):
+def test_bulk_seed_inserts_the_requested_counts(praxis: Praxis, server: Server) -> None:
     result = praxis("seed", "--users", "30", "--content", "12", "--sessions", "200")
     assert result.returncode == 0, result.stderr
     assert server.run(User.all().count()) == 30
@@ -151,12 +161,12 @@ def test_bulk_seed_inserts_the_requested_counts(praxis, server):
     assert server.run(PracticeSession.all().count()) == 200
 
 
-def test_seed_without_a_target_is_refused(praxis):
+def test_seed_without_a_target_is_refused(praxis: Praxis) -> None:
     result = praxis("seed")
     assert result.returncode == 1
     assert "--demo" in result.stderr
 
 
-def test_seed_rejects_a_negative_count(praxis):
+def test_seed_rejects_a_negative_count(praxis: Praxis) -> None:
     result = praxis("seed", "--users", "-3")
     assert result.returncode == 2

@@ -4,30 +4,34 @@ other origin gets no CORS headers; preflights pass for listed origins and are ne
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from sanic import Request
 from sanic.response import HTTPResponse, text
 
 from service.config import Settings
 from service.kit.cors import ALLOWED_REQUEST_HEADERS
-from tests.conftest import Api, serving, serving_variant, variant_app
+from tests.support.api import ME, SESSIONS
+from tests.support.servers import Api, serving, serving_variant, variant_app
 
 APP_ORIGIN = "https://app.example.com"
 ADMIN_ORIGIN = "https://admin.example.com"
 ORIGINS = f"{APP_ORIGIN}, {ADMIN_ORIGIN}"
-ME = "/api/v1/users/me"
 EXPOSED = {"ratelimit", "ratelimit-policy", "retry-after", "etag", "x-request-id"}
 
 
-def preflight(api: Api, path: str, origin: str, method: str = "POST", headers: str = ""):
+def preflight(
+    api: Api, path: str, origin: str, method: str = "POST", headers: str = ""
+) -> httpx.Response:
     request_headers = {"Origin": origin, "Access-Control-Request-Method": method}
     if headers:
         request_headers["Access-Control-Request-Headers"] = headers
     return api.request("OPTIONS", path, headers=request_headers)
 
 
-def cors_headers(response) -> dict[str, str]:
+def cors_headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k.lower().startswith("access-control-")}
 
 
@@ -36,14 +40,16 @@ def names(header_value: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def cross_origin(settings) -> Iterator[Api]:
+def cross_origin(settings: Settings) -> Iterator[Api]:
     """The app with two allowed origins."""
     with serving_variant(settings, cors_origins=ORIGINS) as srv:
         yield Api(srv)
 
 
 @pytest.mark.parametrize("origin", [APP_ORIGIN, ADMIN_ORIGIN])
-def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(cross_origin, origin):
+def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(
+    cross_origin: Api, origin: str
+) -> None:
     answer = cross_origin.get(ME, headers={"Origin": origin})
 
     assert answer.status_code == 401  # error responses are readable cross-origin too
@@ -57,7 +63,7 @@ def test_a_listed_origin_gets_itself_back_and_may_read_the_documented_headers(cr
     "origin",
     ["https://evil.example.com", "https://app.example.com.evil.example", "http://app.example.com"],
 )
-def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin, origin):
+def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin: Api, origin: str) -> None:
     plain = cross_origin.get(ME, headers={"Origin": origin})
     asked = preflight(cross_origin, ME, origin, "GET", "authorization")
 
@@ -67,7 +73,7 @@ def test_any_other_origin_gets_no_cors_headers_at_all(cross_origin, origin):
     assert "origin" in names(plain.headers["Vary"])
 
 
-def test_a_request_without_origin_gets_no_cors_headers(settings):
+def test_a_request_without_origin_gets_no_cors_headers(settings: Settings) -> None:
     # One listed origin: sanic-ext's default would send it even to requests without Origin.
     with serving_variant(settings, cors_origins=APP_ORIGIN) as srv:
         answer = Api(srv).get(ME)
@@ -75,10 +81,12 @@ def test_a_request_without_origin_gets_no_cors_headers(settings):
     assert cors_headers(answer) == {}
 
 
-def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(cross_origin):
+def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
+    cross_origin: Api,
+) -> None:
     asked = ", ".join(ALLOWED_REQUEST_HEADERS)
 
-    answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", asked)
+    answer = preflight(cross_origin, SESSIONS, APP_ORIGIN, "POST", asked)
 
     assert 200 <= answer.status_code < 300
     assert answer.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
@@ -93,13 +101,13 @@ def test_a_preflight_from_a_listed_origin_allows_the_documented_request_headers(
     assert answer.headers["Access-Control-Max-Age"] == "600"
 
 
-def test_a_preflight_does_not_allow_other_request_headers(cross_origin):
-    answer = preflight(cross_origin, "/api/v1/sessions", APP_ORIGIN, "POST", "X-Debug-Mode")
+def test_a_preflight_does_not_allow_other_request_headers(cross_origin: Api) -> None:
+    answer = preflight(cross_origin, SESSIONS, APP_ORIGIN, "POST", "X-Debug-Mode")
 
     assert "Access-Control-Allow-Headers" not in answer.headers
 
 
-def test_preflights_are_never_rate_limited_nor_spend_the_address_quota(settings):
+def test_preflights_are_never_rate_limited_nor_spend_the_address_quota(settings: Settings) -> None:
     with serving_variant(settings, cors_origins=ORIGINS, rate_limit_anon="2/minute") as srv:
         api = Api(srv)
         preflights = [preflight(api, ME, APP_ORIGIN, "GET", "authorization") for _ in range(5)]
@@ -111,7 +119,7 @@ def test_preflights_are_never_rate_limited_nor_spend_the_address_quota(settings)
     assert first_real_request.headers["RateLimit"] == '"anon";r=1;t=30'
 
 
-def test_a_429_to_a_listed_origin_is_readable_with_its_retry_after(settings):
+def test_a_429_to_a_listed_origin_is_readable_with_its_retry_after(settings: Settings) -> None:
     with serving_variant(settings, cors_origins=ORIGINS, rate_limit_anon="1/minute") as srv:
         api = Api(srv)
         api.get(ME, headers={"Origin": APP_ORIGIN})
@@ -122,7 +130,7 @@ def test_a_429_to_a_listed_origin_is_readable_with_its_retry_after(settings):
     assert {"retry-after", "ratelimit"} <= names(refused.headers["Access-Control-Expose-Headers"])
 
 
-def test_a_vary_set_by_a_handler_is_kept_beside_origin(settings):
+def test_a_vary_set_by_a_handler_is_kept_beside_origin(settings: Settings) -> None:
     app = variant_app(settings, cors_origins=ORIGINS)
 
     @app.get("/varies")
@@ -137,7 +145,7 @@ def test_a_vary_set_by_a_handler_is_kept_beside_origin(settings):
     assert names(other.headers["Vary"]) == {"accept-language", "origin"}
 
 
-def test_without_cors_origins_no_origin_gets_cross_origin_access(api):
+def test_without_cors_origins_no_origin_gets_cross_origin_access(api: Api) -> None:
     plain = api.get(ME, headers={"Origin": APP_ORIGIN})
     asked = preflight(api, ME, APP_ORIGIN, "GET", "authorization")
 
@@ -146,8 +154,8 @@ def test_without_cors_origins_no_origin_gets_cross_origin_access(api):
     assert "Vary" not in plain.headers  # nothing depends on the Origin
 
 
-def test_production_refuses_a_wildcard_origin():
-    production = {
+def test_production_refuses_a_wildcard_origin() -> None:
+    production: dict[str, Any] = {
         "env": "production",
         "database_url": "postgres://praxis@db:5432/praxis",
         "redis_url": "redis://cache:6379/0",

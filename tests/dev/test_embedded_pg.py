@@ -81,7 +81,7 @@ def test_url_names_the_praxis_database_on_loopback(embedded_server: EmbeddedServ
     assert url.port == int((embedded_server.base_dir / "port").read_text())
 
 
-def test_server_answers_and_praxis_exists(embedded_server: EmbeddedServer) -> None:
+def test_the_server_answers_with_a_praxis_database(embedded_server: EmbeddedServer) -> None:
     assert fetchval(embedded_server.url, "SELECT 1") == 1
     assert fetchval(embedded_server.url, "SELECT current_database()") == "praxis"
     assert (
@@ -93,17 +93,19 @@ def test_server_answers_and_praxis_exists(embedded_server: EmbeddedServer) -> No
     assert data_directory == str((embedded_server.base_dir / "pgdata").resolve())
 
 
-def test_second_start_returns_the_same_url(embedded_server: EmbeddedServer) -> None:
+def test_starting_a_running_server_again_answers_its_url(embedded_server: EmbeddedServer) -> None:
     assert start_embedded_postgres(embedded_server.base_dir) == embedded_server.url
 
 
-def test_start_on_another_port_while_running_raises(embedded_server: EmbeddedServer) -> None:
+def test_starting_a_running_server_on_another_port_is_refused(
+    embedded_server: EmbeddedServer,
+) -> None:
     other_port = (urlsplit(embedded_server.url).port or 0) % 60000 + 1
     with pytest.raises(EmbeddedPostgresError, match="already runs on port"):
         start_embedded_postgres(embedded_server.base_dir, port=other_port)
 
 
-def test_restart_keeps_data_and_port(embedded_server: EmbeddedServer) -> None:
+def test_a_restart_keeps_the_data_and_the_port(embedded_server: EmbeddedServer) -> None:
     execute(
         embedded_server.url,
         "CREATE TABLE survivor (name text); INSERT INTO survivor VALUES ('kept')",
@@ -122,7 +124,7 @@ def test_stop_without_a_server_is_a_no_op(tmp_path: Path) -> None:
     stop_embedded_postgres(tmp_path)
 
 
-def test_base_dir_that_is_a_file_raises(tmp_path: Path) -> None:
+def test_a_base_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("in the way")
     with pytest.raises(EmbeddedPostgresError, match="cannot use"):
@@ -153,7 +155,7 @@ def test_start_failure_reports_the_server_log_then_a_new_port_is_picked(tmp_path
     os.geteuid() != 0 or shutil.which("setpriv") is None,
     reason="the setpriv fallback is only used as root",
 )
-def test_root_fallback_without_user_namespaces(
+def test_as_root_without_user_namespaces_the_server_runs_unprivileged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As root without user namespaces the server runs as nobody; tmp_path is unreachable."""

@@ -6,49 +6,44 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
 
 from service.kit import rbac
+from tests.support.database import create_database, drop_database
 
 INDEX_MIGRATION = 2
 
 
 @pytest.fixture
-def scratch_database(database_url):
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+def scratch_database(database_url: str) -> Iterator[str]:
+    """A database of the test's own, empty: the migrations are applied to it by the test."""
     name = f"praxis_mig_{uuid.uuid4().hex[:8]}"
-
-    async def run(sql):
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    yield database_url.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    yield create_database(database_url, name)
+    drop_database(database_url, name)
 
 
-def fetch(url, sql):
-    async def run():
+def fetch(url: str, sql: str) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
         conn = await asyncpg.connect(url)
         try:
-            return await conn.fetch(sql)
+            rows: list[asyncpg.Record] = await conn.fetch(sql)
+            return rows
         finally:
             await conn.close()
 
     return asyncio.run(run())
 
 
-def index_names(url):
+def index_names(url: str) -> set[str]:
     rows = fetch(url, "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'idx\\_%'")
     return {r["indexname"] for r in rows}
 
 
-def migrations(action, url, *args):
+def migrations(action: str, url: str, *args: int) -> Any:
     """Run a migration function of service.infra.db in a process of its own: Aerich initialises and
     closes Tortoise's process-global connections, which the served test app is using."""
     code = (
@@ -65,17 +60,17 @@ def migrations(action, url, *args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def versions(names):
+def versions(names: list[str]) -> list[str]:
     return [name.split("_", 1)[0] for name in names]
 
 
-def test_a_fresh_database_gets_every_migration_then_none_are_pending(scratch_database):
+def test_a_fresh_database_gets_every_migration_then_none_are_pending(scratch_database: str) -> None:
     assert versions(migrations("apply_migrations", scratch_database)) == ["0", "1", "2"]
     assert migrations("pending_migrations", scratch_database) == []
     assert migrations("apply_migrations", scratch_database) == []
 
 
-def test_the_built_in_roles_carry_their_permissions(scratch_database):
+def test_the_built_in_roles_carry_their_permissions(scratch_database: str) -> None:
     migrations("apply_migrations", scratch_database)
     rows = fetch(
         scratch_database,
@@ -88,7 +83,9 @@ def test_the_built_in_roles_carry_their_permissions(scratch_database):
         assert granted[role] == sorted(permissions)
 
 
-def test_the_index_migration_builds_valid_indexes_and_its_downgrade_drops_them(scratch_database):
+def test_the_index_migration_builds_valid_indexes_and_its_downgrade_drops_them(
+    scratch_database: str,
+) -> None:
     migrations("apply_migrations", scratch_database)
     built = index_names(scratch_database)
     assert {"idx_sessions_user_started", "idx_content_published", "idx_content_search"} <= built

@@ -7,13 +7,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from service.config import Settings
 from service.kit import rbac, security
-from service.models import Content, PracticeSession, Role, Tag, User
-
-if TYPE_CHECKING:
-    from tests.conftest import Api, Server
+from service.models import Content, Permission, PracticeSession, Role, Tag, User
+from tests.support.servers import Api, Server
 
 DEFAULT_PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -26,7 +25,9 @@ def _default_password_hash() -> str:
 
 
 @dataclass
-class TestUser:
+class Account:
+    """A user tests act as: their credentials and a valid access token."""
+
     id: uuid.UUID
     email: str
     password: str
@@ -44,8 +45,9 @@ class Factories:
         self.api = api
 
     @property
-    def settings(self) -> Any:
-        return self.server.app.ctx.settings
+    def settings(self) -> Settings:
+        settings: Settings = self.server.app.ctx.settings
+        return settings
 
     def user(
         self,
@@ -53,18 +55,23 @@ class Factories:
         email: str | None = None,
         display_name: str = "Test User",
         is_active: bool = True,
-    ) -> TestUser:
+    ) -> Account:
         email = email or f"user{next(_sequence)}@example.com"
         granted = [rbac.MEMBER_ROLE, *roles]
         user = self.server.run(_create_user(email, display_name, granted, is_active))
         token, _ = security.issue_access_token(user.id, self.settings.jwt_secret, 900)
-        return TestUser(user.id, email, DEFAULT_PASSWORD, token, sorted(set(granted)))
+        return Account(user.id, email, DEFAULT_PASSWORD, token, sorted(set(granted)))
 
-    def admin(self) -> TestUser:
+    def admin(self) -> Account:
         return self.user(rbac.ADMIN_ROLE)
 
-    def editor(self) -> TestUser:
+    def editor(self) -> Account:
         return self.user(rbac.EDITOR_ROLE)
+
+    def user_with_permissions(self, role: str, *permissions: str) -> Account:
+        """A user whose only extra role, ``role`` (created here), grants exactly ``permissions``."""
+        self.server.run(_create_role(role, list(permissions)))
+        return self.user(role)
 
     def content(self, *, published: bool = True, **fields: Any) -> Content:
         """A content item (published now unless said otherwise); ``tags`` is a list of names."""
@@ -76,9 +83,14 @@ class Factories:
             values.setdefault("status", "draft")
         return self.server.run(_create_content(**values))
 
-    def practice_session(self, user: TestUser, item: Content, **fields: Any) -> PracticeSession:
+    def practice_session(self, user: Account, item: Content, **fields: Any) -> PracticeSession:
         """A practice session of ``user`` on ``item`` (active, started now unless given)."""
-        values = {"status": "active", "progress": 0, "started_at": datetime.now(UTC)} | fields
+        values: dict[str, Any] = {
+            "status": "active",
+            "progress": 0,
+            "started_at": datetime.now(UTC),
+        }
+        values |= fields
         return self.server.run(
             PracticeSession.create(user_id=user.id, content_id=item.id, **values)
         )
@@ -94,6 +106,12 @@ async def _create_user(email: str, display_name: str, roles: list[str], is_activ
     for role in await Role.filter(name__in=roles):
         await user.roles.add(role)
     return user
+
+
+async def _create_role(name: str, permissions: list[str]) -> None:
+    role = await Role.create(name=name, description="test role")
+    for permission in await Permission.filter(name__in=permissions):
+        await role.permissions.add(permission)
 
 
 async def _create_content(**fields: Any) -> Content:

@@ -4,16 +4,20 @@ invalidation shared by workers, and an in-process fallback when Redis fails."""
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
 
-from service.infra.redis_client import RedisBreaker, connect
+from service.app_context import AppContext
+from service.config import Settings
+from service.infra.redis_client import connect
 from service.kit.cache import CachedBody, LocalCache, ReadCache, etag_matches
 from service.kit.errors import ApiError, ErrorCode
-from tests.conftest import REDIS_URL
-from tests.content.support import DEAD_REDIS_URL, CacheCounts
+from tests.support.caches import DEAD_REDIS_URL, REDIS_URL
+from tests.support.metrics import CacheCounts
+from tests.support.servers import Server
 
 NAMESPACE = "unit"
 
@@ -23,7 +27,9 @@ class CountingConnection(Connection):
 
     writes = 0
 
-    async def send_packed_command(self, command, check_health=True):
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
         type(self).writes += 1
         await super().send_packed_command(command, check_health)
 
@@ -41,14 +47,14 @@ class Loader:
 
 
 @pytest.fixture
-def redis(server):
+def redis(server: Server) -> Iterator[Redis]:
     client = server.run(_connect(REDIS_URL))
     yield client
     server.run(client.aclose())
 
 
 @pytest.fixture
-def dead_redis(server):
+def dead_redis(server: Server) -> Iterator[Redis]:
     client = server.run(_connect(DEAD_REDIS_URL))
     yield client
     server.run(client.aclose())
@@ -58,21 +64,27 @@ async def _connect(url: str) -> Redis:
     return connect(url)
 
 
-def worker(settings, redis: Redis | None, **overrides) -> ReadCache:
+def worker(settings: Settings, redis: Redis | None, **overrides: Any) -> ReadCache:
     """A ReadCache as one worker process has it: its own breaker and in-process tier."""
-    resources = SimpleNamespace(
-        settings=settings.model_copy(update=overrides) if overrides else settings,
-        redis=redis,
-        redis_breaker=RedisBreaker(),
-    )
+    resources = AppContext(settings.model_copy(update=overrides) if overrides else settings)
+    resources.redis = redis
     return ReadCache(resources, NAMESPACE)
 
 
-def read(server, cache: ReadCache, loader: Loader, key: str = "list:a") -> CachedBody:
+def read(server: Server, cache: ReadCache, loader: Loader, key: str = "list:a") -> CachedBody:
     return server.run(cache.get_or_load(key, loader))
 
 
-def test_a_second_read_is_served_without_loading(server, settings, redis):
+def generation(server: Server, redis: Redis, cache: ReadCache) -> int:
+    """The cache's generation counter as Redis holds it."""
+    stored = server.run(redis.get(cache.generation_key))
+    assert stored is not None, "no generation in Redis"
+    return int(stored)
+
+
+def test_a_second_read_is_served_without_loading(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache, loader = worker(settings, redis), Loader()
 
     first = read(server, cache, loader)
@@ -82,7 +94,9 @@ def test_a_second_read_is_served_without_loading(server, settings, redis):
     assert second == first == CachedBody.of(loader.body)
 
 
-def test_invalidating_makes_the_next_read_load_afresh(server, settings, redis):
+def test_invalidating_makes_the_next_read_load_afresh(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache, loader = worker(settings, redis), Loader()
     read(server, cache, loader)
 
@@ -92,7 +106,9 @@ def test_invalidating_makes_the_next_read_load_afresh(server, settings, redis):
     assert loader.calls == 2
 
 
-def test_workers_share_entries_and_one_invalidation_reaches_every_worker(server, settings, redis):
+def test_workers_share_entries_and_one_invalidation_reaches_every_worker(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     one, two, loader = worker(settings, redis), worker(settings, redis), Loader()
     read(server, one, loader)
     read(server, two, loader)
@@ -104,7 +120,9 @@ def test_workers_share_entries_and_one_invalidation_reaches_every_worker(server,
     assert loader.calls == 2
 
 
-def test_a_hit_costs_one_redis_round_trip_and_a_miss_two(server, settings):
+def test_a_hit_costs_one_redis_round_trip_and_a_miss_two(
+    server: Server, settings: Settings
+) -> None:
     pool = ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
     client = Redis.from_pool(pool)
     cache, loader = worker(settings, client), Loader()
@@ -121,24 +139,26 @@ def test_a_hit_costs_one_redis_round_trip_and_a_miss_two(server, settings):
     assert (miss_trips, hit_trips) == (2, 1)
 
 
-def test_a_lost_generation_is_reseeded_so_older_entries_stay_unreachable(server, settings, redis):
+def test_a_lost_generation_is_reseeded_so_older_entries_stay_unreachable(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache, loader = worker(settings, redis), Loader()
     read(server, cache, loader)
-    old_generation = int(server.run(redis.get(cache.generation_key)))
+    old_generation = generation(server, redis, cache)
     server.run(cache.invalidate())
 
     # As after an eviction or a restart without persistence: the counter is gone, entries are not.
     server.run(redis.delete(cache.generation_key))
     read(server, cache, loader)
 
-    new_generation = int(server.run(redis.get(cache.generation_key)))
+    new_generation = generation(server, redis, cache)
     assert new_generation > old_generation + 1
     assert loader.calls == 2
 
 
 def test_when_redis_fails_the_in_process_cache_answers_and_the_error_is_counted(
-    server, settings, dead_redis
-):
+    server: Server, settings: Settings, dead_redis: Redis
+) -> None:
     cache, loader = worker(settings, dead_redis), Loader()
     counts = CacheCounts()
 
@@ -150,7 +170,9 @@ def test_when_redis_fails_the_in_process_cache_answers_and_the_error_is_counted(
     assert counts.deltas() == {"redis/error": 2, "local/miss": 1, "local/hit": 1}
 
 
-def test_an_open_breaker_keeps_reads_off_redis(server, settings, redis):
+def test_an_open_breaker_keeps_reads_off_redis(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache, loader = worker(settings, redis), Loader()
     cache._resources.redis_breaker.record_failure()
     counts = CacheCounts()
@@ -162,8 +184,8 @@ def test_an_open_breaker_keeps_reads_off_redis(server, settings, redis):
 
 
 def test_an_invalidation_redis_missed_is_applied_with_the_writers_next_lookup(
-    server, settings, redis, dead_redis
-):
+    server: Server, settings: Settings, redis: Redis, dead_redis: Redis
+) -> None:
     writer, reader, loader = worker(settings, redis), worker(settings, redis), Loader()
     read(server, reader, loader)
 
@@ -181,8 +203,8 @@ def test_an_invalidation_redis_missed_is_applied_with_the_writers_next_lookup(
 
 
 def test_another_workers_invalidation_also_retires_the_in_process_entries(
-    server, settings, redis, dead_redis
-):
+    server: Server, settings: Settings, redis: Redis, dead_redis: Redis
+) -> None:
     cache, other, loader = worker(settings, dead_redis), worker(settings, redis), Loader()
     read(server, cache, loader)  # Redis down: cached in process
     cache._resources.redis = redis
@@ -197,7 +219,9 @@ def test_another_workers_invalidation_also_retires_the_in_process_entries(
     assert loader.calls == 2
 
 
-def test_concurrent_misses_in_a_worker_share_one_load(server, settings, redis):
+def test_concurrent_misses_in_a_worker_share_one_load(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache = worker(settings, redis)
     release = asyncio.Event()
     calls = 0
@@ -227,7 +251,9 @@ def test_concurrent_misses_in_a_worker_share_one_load(server, settings, redis):
     assert {b.body for b in bodies} == {b"{}"}
 
 
-def test_a_failed_load_reaches_every_waiter_and_is_not_cached(server, settings, redis):
+def test_a_failed_load_reaches_every_waiter_and_is_not_cached(
+    server: Server, settings: Settings, redis: Redis
+) -> None:
     cache = worker(settings, redis)
 
     async def missing() -> bytes:
@@ -245,14 +271,14 @@ def test_a_failed_load_reaches_every_waiter_and_is_not_cached(server, settings, 
     assert loader.calls == 1
 
 
-def test_a_zero_ttl_turns_caching_off(server, settings, redis):
+def test_a_zero_ttl_turns_caching_off(server: Server, settings: Settings, redis: Redis) -> None:
     cache, loader = worker(settings, redis, cache_ttl_seconds=0), Loader()
     read(server, cache, loader)
     read(server, cache, loader)
     assert loader.calls == 2
 
 
-def test_the_in_process_tier_is_bounded_least_recently_used_first():
+def test_the_in_process_tier_is_bounded_least_recently_used_first() -> None:
     local = LocalCache(max_entries=2, ttl_seconds=60)
     local.set("a", b"1")
     local.set("b", b"2")
@@ -263,13 +289,13 @@ def test_the_in_process_tier_is_bounded_least_recently_used_first():
     assert len(local) == 2
 
 
-def test_the_in_process_tier_does_not_serve_expired_entries():
+def test_the_in_process_tier_does_not_serve_expired_entries() -> None:
     local = LocalCache(max_entries=2, ttl_seconds=0)
     local.set("a", b"1")
     assert local.get("a") is None
 
 
-def test_the_etag_is_a_quoted_hash_of_the_exact_bytes():
+def test_the_etag_is_a_quoted_hash_of_the_exact_bytes() -> None:
     assert CachedBody.of(b"{}").etag == CachedBody.of(b"{}").etag
     assert CachedBody.of(b"{}").etag != CachedBody.of(b"{ }").etag
     assert CachedBody.of(b"{}").etag.startswith('"')
@@ -289,5 +315,5 @@ def test_the_etag_is_a_quoted_hash_of_the_exact_bytes():
         ("abc", False),  # unquoted: not an entity tag
     ],
 )
-def test_if_none_match_is_compared_as_rfc_9110_says(header, matches):
+def test_if_none_match_is_compared_as_rfc_9110_says(header: str | None, matches: bool) -> None:
     assert etag_matches(header, '"abc"') is matches

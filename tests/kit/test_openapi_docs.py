@@ -1,25 +1,14 @@
 """/docs/openapi.json documents every endpoint with its statuses, schemas and examples."""
 
 import re
+from typing import Any
 
-import pytest
+from tests.support.servers import Api, Server
 
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def docs_app(other_app):
-    """sanic-ext keeps one process-global operation store that follows the app started last, so
-    the document is read from an app started for the test (production runs one app a process)."""
-    return other_app()
-
-
-@pytest.fixture
-def spec(docs_app):
-    return docs_app.get("/docs/openapi.json").json()
-
-
-def served_operations(server):
+def served_operations(server: Server) -> set[tuple[str, str]]:
     """(method, OpenAPI path) for every route the app serves, except the docs themselves."""
     operations = set()
     for route in server.app.router.routes:
@@ -34,12 +23,12 @@ def served_operations(server):
     return operations
 
 
-def test_it_is_an_openapi_3_document(spec):
+def test_it_is_an_openapi_3_document(spec: dict[str, Any]) -> None:
     assert spec["openapi"].startswith("3.")
     assert spec["info"]["title"] == "Praxis API"
 
 
-def test_every_served_endpoint_is_documented(spec, docs_app):
+def test_every_served_endpoint_is_documented(spec: dict[str, Any], docs_app: Api) -> None:
     documented = {
         (method, path.rstrip("/") or "/")
         for path, operations in spec["paths"].items()
@@ -49,11 +38,11 @@ def test_every_served_endpoint_is_documented(spec, docs_app):
     assert not missing, f"undocumented: {sorted(missing)}"
 
 
-def test_the_docs_pages_are_not_documented(spec):
+def test_the_docs_pages_are_not_documented(spec: dict[str, Any]) -> None:
     assert not [p for p in spec["paths"] if p.startswith("/docs")]
 
 
-def test_operations_list_their_success_and_error_statuses(spec):
+def test_operations_list_their_success_and_error_statuses(spec: dict[str, Any]) -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             statuses = set(operation["responses"])
@@ -62,7 +51,7 @@ def test_operations_list_their_success_and_error_statuses(spec):
                 assert "429" in statuses, f"{method} {path}: no 429"
 
 
-def test_error_responses_use_the_problem_schema(spec):
+def test_error_responses_use_the_problem_schema(spec: dict[str, Any]) -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
@@ -70,14 +59,16 @@ def test_error_responses_use_the_problem_schema(spec):
                     assert PROBLEM in response["content"], f"{method} {path} {status}"
 
 
-def test_guarded_operations_document_401_and_the_bearer_scheme(spec):
+def test_guarded_operations_document_401_and_the_bearer_scheme(spec: dict[str, Any]) -> None:
     me = spec["paths"]["/api/v1/users/me"]["get"]
     assert {"401", "403"} <= set(me["responses"])
     assert me["security"] == [{"bearer": []}]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
-def test_request_bodies_have_schemas_with_required_fields_and_examples(spec):
+def test_request_bodies_have_schemas_with_required_fields_and_examples(
+    spec: dict[str, Any],
+) -> None:
     register = spec["paths"]["/api/v1/auth/register"]["post"]
     ref = register["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
@@ -86,7 +77,7 @@ def test_request_bodies_have_schemas_with_required_fields_and_examples(spec):
     assert {"413", "415", "422"} <= set(register["responses"])
 
 
-def test_operations_with_bodies_document_400_413_415_and_422(spec):
+def test_operations_with_bodies_document_400_413_415_and_422(spec: dict[str, Any]) -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if "requestBody" in operation:
@@ -94,7 +85,7 @@ def test_operations_with_bodies_document_400_413_415_and_422(spec):
                 assert expected <= set(operation["responses"]), f"{method} {path}"
 
 
-def test_health_and_metrics_are_documented(spec):
+def test_health_and_metrics_are_documented(spec: dict[str, Any]) -> None:
     assert "/health" in spec["paths"]
     assert "/health/ready" in spec["paths"]
     assert "/metrics" in spec["paths"]
@@ -102,13 +93,13 @@ def test_health_and_metrics_are_documented(spec):
     assert "application/health+json" in ready["503"]["content"]
 
 
-def test_the_reference_ui_is_served(api):
+def test_the_reference_ui_is_served(api: Api) -> None:
     response = api.get("/docs")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
 
 
-def test_answers_without_a_body_document_no_content(spec):
+def test_answers_without_a_body_document_no_content(spec: dict[str, Any]) -> None:
     logout = spec["paths"]["/api/v1/auth/logout"]["post"]["responses"]["204"]
     assert logout["description"] == "No Content"
     assert "content" not in logout
