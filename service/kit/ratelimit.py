@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
-from observability.metrics import RATE_LIMIT_DECISIONS
+from observability.metrics import record_rate_limit_decision
 from service.config import RateLimit, Settings
 from service.infra.redis_client import RedisBreaker
 from service.kit.errors import ApiError, ErrorCode
@@ -249,9 +249,7 @@ async def limit_request(request: Request) -> None:
         return
     policy, identity = subject
     decision = await limiter.decide(policy, identity)
-    RATE_LIMIT_DECISIONS.labels(
-        policy=policy.name, decision="allowed" if decision.allowed else "limited"
-    ).inc()
+    record_rate_limit_decision(policy.name, decision.allowed)
     request.ctx.rate_limit = (policy, decision)
     if not decision.allowed:
         raise ApiError(

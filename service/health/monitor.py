@@ -1,0 +1,76 @@
+"""What each worker reports about itself without being asked: its dependencies as they are now
+(a probe every few seconds, and every real success or failure in between), its CPU, memory and
+descriptors, and its statements' timing. Wired by ``install_monitoring``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+from sanic import Sanic
+
+from observability import metrics, statements
+from observability.http_metrics import install_request_metrics
+from service.config import Settings
+from service.health import service
+from service.infra.redis_client import RedisBreaker
+
+logger = logging.getLogger("praxis.health")
+
+PROBE_INTERVAL_SECONDS = 5.0
+
+
+class ReportingBreaker(RedisBreaker):
+    """The shared Redis breaker, reporting every real Redis success or failure as
+    ``praxis_dependency_up{dependency="redis"}`` (written only when it changes)."""
+
+    def record_failure(self) -> None:
+        super().record_failure()
+        metrics.set_dependency_up("redis", False)
+
+    def record_success(self) -> None:
+        super().record_success()
+        metrics.set_dependency_up("redis", True)
+
+
+async def probe_dependencies(app: Sanic[Any, Any]) -> None:
+    """One round: each dependency with the readiness checks' short timeout. No Redis configured
+    counts as down: the in-process fallbacks serve, but what needs Redis is not there."""
+    database, redis = await asyncio.gather(
+        service.check_database(), service.check_redis(app.ctx.redis)
+    )
+    metrics.set_dependency_up("database", database.status == "pass")
+    metrics.set_dependency_up("redis", redis.status == "pass")
+    metrics.sample_process()
+
+
+async def _watch(app: Sanic[Any, Any]) -> None:
+    while True:
+        await asyncio.sleep(PROBE_INTERVAL_SECONDS)
+        try:
+            await probe_dependencies(app)
+        except Exception:  # a probe that breaks must not end the watch
+            logger.exception("dependency probe failed")
+
+
+def install_monitoring(app: Sanic[Any, Any]) -> None:
+    install_request_metrics(app)
+
+    @app.before_server_start
+    async def start_monitoring(app: Sanic[Any, Any]) -> None:
+        settings: Settings = app.ctx.settings
+        statements.install(settings.slow_query_ms, settings.sql_comment_traceparent)
+        metrics.start_worker()
+        await probe_dependencies(app)  # known before the first request and the first scrape
+        app.ctx.dependency_watch = asyncio.create_task(_watch(app))
+
+    @app.after_server_stop
+    async def stop_monitoring(app: Sanic[Any, Any]) -> None:
+        watch: asyncio.Task[None] = app.ctx.dependency_watch
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+        metrics.forget_process(os.getpid())
