@@ -67,6 +67,7 @@ class _Config:
 
 _config = _Config()
 _statements: dict[str, Statement] = {}
+_route_commented: dict[tuple[str, str | None], str] = {}
 _installed = False
 
 
@@ -122,7 +123,7 @@ def _timed_query(method: Method) -> Method:
         statement = statement_of(query)
         request = context.current()
         span = trace.get_current_span().get_span_context()
-        sent = query + _comment(request, span)
+        sent = _commented(query, request.route if request else None, span)
         return await _observed(statement, request, span, method(self, sent, *args, **kwargs))
 
     return timed
@@ -138,12 +139,19 @@ def _timed_copy(method: Method) -> Method:
     return timed
 
 
-def _comment(request: context.RequestContext | None, span: trace.SpanContext) -> str:
+def _commented(query: str, route: str | None, span: trace.SpanContext) -> str:
     mode = _config.traceparent
-    traceparent = None
     if mode != "off" and span.is_valid and (mode == "always" or span.trace_flags.sampled):
         traceparent = f"00-{span.trace_id:032x}-{span.span_id:016x}-{span.trace_flags:02x}"
-    return sqlcomment(request.route if request else None, traceparent)
+        return query + sqlcomment(route, traceparent)
+    # The same string object each time: its hash is computed once, not at every cache lookup.
+    key = (query, route)
+    text = _route_commented.get(key)
+    if text is None:
+        text = query + sqlcomment(route, None)
+        if len(_route_commented) < _MAX_CACHED_TEXTS:
+            _route_commented[key] = text
+    return text
 
 
 async def _observed(

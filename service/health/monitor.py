@@ -57,12 +57,15 @@ async def _watch(app: Sanic[Any, Any]) -> None:
 
 
 def install_monitoring(app: Sanic[Any, Any]) -> None:
+    settings: Settings = app.ctx.settings
+    # Now, before any OpenTelemetry asyncpg instrumentation set up later wraps the same methods
+    # around this hook: its CLIENT span then shows the statement without the comment, and the
+    # comment's traceparent names that span.
+    statements.install(settings.slow_query_ms, settings.sql_comment_traceparent)
     install_request_metrics(app)
 
     @app.before_server_start
     async def start_monitoring(app: Sanic[Any, Any]) -> None:
-        settings: Settings = app.ctx.settings
-        statements.install(settings.slow_query_ms, settings.sql_comment_traceparent)
         metrics.start_worker()
         await probe_dependencies(app)  # known before the first request and the first scrape
         app.ctx.dependency_watch = asyncio.create_task(_watch(app))
