@@ -86,6 +86,7 @@ def _register_listeners(app: Sanic[Any, Any]) -> None:
         settings: Settings = app.ctx.settings
         db.quiet_statement_log()
         database = await db.resolve_database(settings)
+        app.ctx.database_url = database.url
         await db.init_orm(database.url)
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None

@@ -10,6 +10,7 @@ import logging
 import os
 from typing import Any
 
+import asyncpg
 from sanic import Sanic
 
 from observability import metrics, statements
@@ -36,13 +37,38 @@ class ReportingBreaker(RedisBreaker):
         metrics.set_dependency_up("redis", True)
 
 
+class DatabaseProbe:
+    """A connection of the probe's own, opened again after any failure. Not the ORM's pool:
+    that belongs to the event loop that opened it, and apps sharing a process (the tests)
+    each probe from their own loop."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: asyncpg.Connection | None = None
+
+    async def reachable(self) -> bool:
+        timeout = service.CHECK_TIMEOUT_SECONDS
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self._url, timeout=timeout)
+            await self._conn.fetchval("SELECT 1", timeout=timeout)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()  # no goodbye to a server that may be gone
+            self._conn = None
+
+
 async def probe_dependencies(app: Sanic[Any, Any]) -> None:
     """One round: each dependency with the readiness checks' short timeout. No Redis configured
     counts as down: the in-process fallbacks serve, but what needs Redis is not there."""
-    database, redis = await asyncio.gather(
-        service.check_database(), service.check_redis(app.ctx.redis)
-    )
-    metrics.set_dependency_up("database", database.status == "pass")
+    probe: DatabaseProbe = app.ctx.database_probe
+    database, redis = await asyncio.gather(probe.reachable(), service.check_redis(app.ctx.redis))
+    metrics.set_dependency_up("database", database)
     metrics.set_dependency_up("redis", redis.status == "pass")
     metrics.sample_process()
 
@@ -67,6 +93,7 @@ def install_monitoring(app: Sanic[Any, Any]) -> None:
     @app.before_server_start
     async def start_monitoring(app: Sanic[Any, Any]) -> None:
         metrics.start_worker()
+        app.ctx.database_probe = DatabaseProbe(app.ctx.database_url)
         await probe_dependencies(app)  # known before the first request and the first scrape
         app.ctx.dependency_watch = asyncio.create_task(_watch(app))
 
@@ -76,4 +103,5 @@ def install_monitoring(app: Sanic[Any, Any]) -> None:
         watch.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watch
+        app.ctx.database_probe.close()
         metrics.forget_process(os.getpid())
