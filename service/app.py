@@ -8,12 +8,13 @@ from sanic import Blueprint, Sanic
 from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
-from observability.metrics import DB_QUERIES_PER_REQUEST
+from observability import context
 from service.admin.content.routes import admin_content_bp
 from service.app_context import AppContext, PraxisApp, PraxisRequest
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
 from service.content.routes import content_bp
+from service.health.monitor import ReportingBreaker, install_monitoring
 from service.health.routes import health_bp, metrics_bp
 from service.history.routes import history_bp
 from service.infra import db, redis_client
@@ -27,8 +28,6 @@ from service.sessions.routes import sessions_bp
 logger = logging.getLogger("praxis.app")
 
 APP_NAME = "praxis"
-# Probes and scrapes would drown the per-request histograms in zeros.
-UNMEASURED_ROUTES = ("/health", "/metrics")
 # Request bodies above this are refused by Sanic before routing (413).
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -44,6 +43,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     register_error_handlers(app)
     _register_listeners(app)
     _register_middleware(app)
+    install_monitoring(app)
     install_rate_limiting(app)
     api = Blueprint.group(
         auth_bp,
@@ -87,11 +87,13 @@ def _register_listeners(app: PraxisApp) -> None:
     @app.before_server_start
     async def open_resources(app: PraxisApp) -> None:
         settings = app.ctx.settings
-        db.install_query_counter()
+        db.quiet_statement_log()
         database = await db.resolve_database(settings)
+        app.ctx.database_url = database.url
         await db.init_orm(database.url)
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
+        app.ctx.redis_breaker = ReportingBreaker()
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)
 
@@ -110,15 +112,13 @@ def _register_listeners(app: PraxisApp) -> None:
 
 def _register_middleware(app: PraxisApp) -> None:
     async def begin_request(request: PraxisRequest) -> None:
-        request.ctx.request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
-        request.ctx.query_counter = db.start_counting_queries()
+        request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.ctx.request_id = request_id
+        # Log lines, statement timing and the request metrics read it from here on.
+        context.begin(request_id, route_template(request))
 
     async def finish_request(request: PraxisRequest, response: BaseHTTPResponse) -> None:
         response.headers[REQUEST_ID_HEADER] = ensure_request_id(request)
-        counter = getattr(request.ctx, "query_counter", None)
-        route = route_template(request)
-        if counter is not None and route is not None and not route.startswith(UNMEASURED_ROUTES):
-            DB_QUERIES_PER_REQUEST.labels(route=route).observe(counter[0])
 
     # Highest priority: the request id exists before any other middleware can fail.
     app.register_middleware(begin_request, "request", priority=100)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -14,6 +15,7 @@ from service.config import Settings
 from service.infra.redis_client import RedisBreaker
 
 if TYPE_CHECKING:
+    from service.health.monitor import DatabaseProbe
     from service.kit.cache import ReadCache
     from service.kit.ratelimit import RateLimiter
 
@@ -30,6 +32,11 @@ class AppContext:
         self.read_caches: dict[str, ReadCache] = {}
         # True from SIGTERM on: readiness fails while accepted requests finish.
         self.draining = False
+        # The server the start listener chose (DATABASE_URL may say ``auto``).
+        self.database_url = ""
+        # The per-worker dependency probe (praxis_dependency_up) and its task.
+        self.database_probe: DatabaseProbe | None = None
+        self.dependency_watch: asyncio.Task[None] | None = None
 
 
 PraxisApp: TypeAlias = Sanic[Config, AppContext]

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     cache_ttl_seconds: int = Field(default=300, ge=0)
     slow_query_ms: int = Field(default=100, ge=0)
+    # A traceparent in the statement comment makes every statement text unique, so asyncpg
+    # prepares each one again: off by default (docs/operations.md, "Slow queries").
+    sql_comment_traceparent: Literal["off", "sampled", "always"] = "off"
     admin_emails: str = ""
     log_format: Literal["console", "json", ""] = ""
     log_level: str = "INFO"

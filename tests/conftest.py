@@ -18,6 +18,7 @@ from tests.support import database
 from tests.support.caches import REDIS_URL
 from tests.support.factories import Account, Factories
 from tests.support.isolation import reset_app_state
+from tests.support.processes import PrivateRedis, running_private_redis
 from tests.support.servers import Api, App, Server, ServeVariant, serving, variant_app
 
 
@@ -92,3 +93,9 @@ def make(server: Server, api: Api) -> Factories:
 def editor(make: Factories) -> Account:
     """A user with the editor role: every content permission."""
     return make.editor()
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    with running_private_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from prometheus_client.mmap_dict import MmapedDict
 
 from tests.support.api import ME
-from tests.support.processes import free_port, praxis_serve, stop, wait_until
+from tests.support.processes import (
+    PrivateRedis,
+    free_port,
+    praxis_serve,
+)
 
 WORKERS = 2
 # prometheus_client's reader of one process's metrics file: (key, value, timestamp, offset) rows.
@@ -27,36 +29,6 @@ read_metric_values: Callable[[str], Iterable[tuple[str, float, float, int]]] = (
 )
 QUOTA = 12  # per hour: one request's worth refills every 5 minutes, never during this module
 LIMITED_PATH = ME  # without a token: 401 before any database work
-
-
-class PrivateRedis:
-    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
-        self.process = process
-        self.url = url
-
-    def answers(self) -> bool:
-        client = redis.Redis.from_url(self.url, socket_timeout=0.2, socket_connect_timeout=0.2)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
-
-
-@pytest.fixture(scope="module")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
-    port = free_port()
-    directory = tmp_path_factory.mktemp("redis")
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--daemonize", "no", "--dir", str(directory)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    private = PrivateRedis(process, f"redis://127.0.0.1:{port}/0")
-    try:
-        wait_until(private.answers, process, "redis-server")
-        yield private
-    finally:
-        stop(process)
 
 
 class ServedProcess:
@@ -132,7 +104,7 @@ def test_when_redis_dies_mid_run_each_worker_limits_on_its_own_without_errors(
 ) -> None:
     client_ip = "203.0.113.20"
     before = burst(two_workers.base_url, client_ip, 4)
-    stop(private_redis.process)
+    private_redis.stop()
     assert not private_redis.answers()
 
     after = burst(two_workers.base_url, client_ip, 6 * QUOTA)

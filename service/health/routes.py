@@ -65,11 +65,11 @@ async def readiness(request: PraxisRequest) -> HTTPResponse:
 
 @metrics_bp.get("/metrics")
 @documented(
-    "Prometheus exposition of every worker's metrics",
+    "Prometheus exposition of every worker's metrics (OpenMetrics when accepted)",
     "Operations",
     responses={200: None},
     rate_limited=False,
 )
-async def metrics(_: PraxisRequest) -> HTTPResponse:
-    body, content_type = exposition()
+async def metrics(request: PraxisRequest) -> HTTPResponse:
+    body, content_type = exposition(request.headers.get("accept"))
     return raw(body, content_type=content_type, headers=NO_STORE)

@@ -1,4 +1,4 @@
-"""Database: choosing the server, Tortoise set-up, migrations and per-request query counts."""
+"""Database: choosing the server, Tortoise set-up, migrations and statement recording."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,30 +157,14 @@ def connection() -> BaseDBAsyncClient:
     return client
 
 
-# Per-request query counting: Tortoise logs every statement it sends on this logger at DEBUG,
-# synchronously in the task that sent it, so a ContextVar attributes it to the right request.
-_query_counter: ContextVar[list[int] | None] = ContextVar("praxis_query_counter", default=None)
+# Statements are timed and counted per request by observability.statements, at the asyncpg
+# level. Tortoise's own statement log line carries the parameter values (emails, password
+# hashes): it never reaches the application's handlers, only a recorder below asks for it.
+_ORM_STATEMENT_LOG = "tortoise.db_client"
 
 
-class _QueryCountingHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        counter = _query_counter.get()
-        if counter is not None and record.levelno == logging.DEBUG:
-            counter[0] += 1
-
-
-def install_query_counter() -> None:
-    db_logger = logging.getLogger("tortoise.db_client")
-    if not any(isinstance(h, _QueryCountingHandler) for h in db_logger.handlers):
-        db_logger.addHandler(_QueryCountingHandler())
-    db_logger.setLevel(logging.DEBUG)
-    db_logger.propagate = False
-
-
-def start_counting_queries() -> list[int]:
-    counter = [0]
-    _query_counter.set(counter)
-    return counter
+def quiet_statement_log() -> None:
+    logging.getLogger(_ORM_STATEMENT_LOG).propagate = False
 
 
 Statement = tuple[str, list[Any]]
@@ -203,11 +186,14 @@ class _StatementRecorder(logging.Handler):
 def recorded_statements() -> Iterator[list[Statement]]:
     """The statements Tortoise sends inside the block, with their parameters: to EXPLAIN the
     exact SQL a query function or an endpoint issues."""
-    install_query_counter()  # Tortoise logs statements only at DEBUG
+    quiet_statement_log()
     recorder = _StatementRecorder()
-    db_logger = logging.getLogger("tortoise.db_client")
+    db_logger = logging.getLogger(_ORM_STATEMENT_LOG)
+    level = db_logger.level
+    db_logger.setLevel(logging.DEBUG)  # Tortoise logs statements only at DEBUG
     db_logger.addHandler(recorder)
     try:
         yield recorder.statements
     finally:
         db_logger.removeHandler(recorder)
+        db_logger.setLevel(level)

@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sanic.response import BaseHTTPResponse
 
-from observability.metrics import RATE_LIMIT_DECISIONS
+from observability.metrics import record_rate_limit_decision
 from service.app_context import PraxisApp, PraxisRequest
 from service.config import RateLimit, Settings
 from service.infra.redis_client import RedisBreaker
@@ -258,9 +258,7 @@ async def limit_request(request: PraxisRequest) -> None:
         return
     policy, identity = subject
     decision = await limiter.decide(policy, identity)
-    RATE_LIMIT_DECISIONS.labels(
-        policy=policy.name, decision="allowed" if decision.allowed else "limited"
-    ).inc()
+    record_rate_limit_decision(policy.name, decision.allowed)
     request.ctx.rate_limit = (policy, decision)
     if not decision.allowed:
         raise ApiError(

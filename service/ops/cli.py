@@ -98,7 +98,7 @@ def _serve(_: argparse.Namespace, settings: Settings) -> int:
         logger.warning("JWT_SECRET is not set: using a random key; tokens end with this process")
     resolved = asyncio.run(_prepare_database_and_redis(settings))
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = resolved
-    _prepare_metrics_dir(Path(settings.data_dir) / "metrics")
+    _prepare_metrics_dir(Path(settings.data_dir) / "metrics", settings.workers)
     from service.ops.server import run_server
 
     run_server(Settings())
@@ -120,8 +120,12 @@ async def _prepare_database_and_redis(settings: Settings) -> tuple[str, str]:
     return database.url, redis.url or redis_client.NO_REDIS
 
 
-def _prepare_metrics_dir(directory: Path) -> None:
-    """Workers write their metrics here; stale files from an earlier run would be summed in."""
+def _prepare_metrics_dir(directory: Path, workers: int) -> None:
+    """With several workers, each writes its metrics here; stale files from an earlier run
+    would be summed in. One worker serves its own registry: fresher, and with exemplars."""
+    if workers == 1:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
+from observability import metrics
 from observability.logging import configure_logging
 from service.app import create_app
 from service.app_context import PraxisApp
@@ -34,4 +37,6 @@ def run_server(settings: Settings) -> None:
         access_log=False,
         motd=False,
     )
+    # This main process only manages workers; creating the app gave it zero-valued gauges.
+    metrics.forget_process(os.getpid())
     Sanic.serve(primary=app, app_loader=loader)

@@ -44,7 +44,7 @@ def exhaust(api: Api, path: str, quota: int, **kwargs: Any) -> None:
 
 
 def decisions(policy: str, decision: str) -> float:
-    labels = {"policy": policy, "decision": decision}
+    labels = {"policy": policy, "decision": decision, "mode": "enforce"}
     return REGISTRY.get_sample_value("praxis_rate_limit_decisions_total", labels) or 0.0
 
 

@@ -44,8 +44,7 @@ from tests.observability.support import (
     rules,
     tool,
 )
-from tests.support.processes import free_port, praxis_serve, stop, wait_until
-from tests.test_multiworker import PrivateRedis, private_redis  # noqa: F401 - a fixture
+from tests.support.processes import PrivateRedis, free_port, praxis_serve, stop, wait_until
 
 SCRAPE_SECONDS = 1
 MIN_ROUNDS, MAX_ROUNDS = 12, 40  # per instance; about 11 requests a round
@@ -96,7 +95,7 @@ def harness_config(targets: list[str], directory: Path) -> Path:
 @pytest.fixture(scope="module")
 def instances(
     database_url: str,
-    private_redis: PrivateRedis,  # noqa: F811
+    private_redis: PrivateRedis,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[list[str]]:
     prefix = f"praxis-harness-{uuid.uuid4().hex[:8]}:"
@@ -248,7 +247,7 @@ def run_load(
         enough_rounds = len(statuses) >= MIN_ROUNDS * len(instances) * 11
         if enough_rounds and scrapes_of_every_target(prometheus, started) >= SCRAPES_UNDER_LOAD:
             break
-    stop(redis.process)
+    redis.stop()
     statuses += asyncio.run(rounds(ROUNDS_WITHOUT_REDIS, len(statuses)))
     return statuses
 
@@ -303,7 +302,7 @@ def test_every_rule_and_panel_expression_has_data_under_real_load(
     prometheus: Prometheus,
     instances: list[str],
     database_url: str,
-    private_redis: PrivateRedis,  # noqa: F811
+    private_redis: PrivateRedis,
 ) -> None:
     data = published_content(database_url, instances[0])
     statuses = run_load(prometheus, instances, data, private_redis)

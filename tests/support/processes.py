@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import redis
 
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
@@ -75,3 +76,45 @@ def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Pop
     finally:
         stop(process)
         print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, which the test may stop and start again
+    (on the same port): the machine's shared Redis is never stopped."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--daemonize", "no", "--dir", str(self.directory)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(self.answers, self.process, "redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+    def answers(self) -> bool:
+        client = redis.Redis.from_url(self.url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+@contextmanager
+def running_private_redis(directory: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
