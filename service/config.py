@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     rate_limit_auth: str = "10/minute"
     # RATE_LIMIT_ENABLED=false removes the limiter entirely: for benchmarks measuring its cost.
     rate_limit_enabled: bool = True
+    # shadow: decide, count and send the headers exactly as enforce does, but never refuse (a
+    # gradual rollout watches the would-be refusals, mode="shadow", before enforcing).
+    rate_limit_mode: Literal["enforce", "shadow"] = "enforce"
     cache_ttl_seconds: int = Field(default=300, ge=0)
     slow_query_ms: int = Field(default=100, ge=0)
     # A traceparent in the statement comment makes every statement text unique, so asyncpg

@@ -155,6 +155,7 @@ class RateLimiter:
         breaker: RedisBreaker,
     ) -> None:
         self.policies = policies
+        self.mode = settings.rate_limit_mode
         self.local = LocalLimiter()
         self._key_prefix = settings.redis_key_prefix + "ratelimit:"
         self._breaker = breaker
@@ -258,9 +259,9 @@ async def limit_request(request: PraxisRequest) -> None:
         return
     policy, identity = subject
     decision = await limiter.decide(policy, identity)
-    record_rate_limit_decision(policy.name, decision.allowed)
+    record_rate_limit_decision(policy.name, decision.allowed, limiter.mode)
     request.ctx.rate_limit = (policy, decision)
-    if not decision.allowed:
+    if not decision.allowed and limiter.mode == "enforce":
         raise ApiError(
             ErrorCode.RATE_LIMITED,
             f"Too many requests under the '{policy.name}' policy; "

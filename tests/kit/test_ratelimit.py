@@ -43,8 +43,8 @@ def exhaust(api: Api, path: str, quota: int, **kwargs: Any) -> None:
         assert api.get(path, **kwargs).status_code != 429
 
 
-def decisions(policy: str, decision: str) -> float:
-    labels = {"policy": policy, "decision": decision, "mode": "enforce"}
+def decisions(policy: str, decision: str, mode: str = "enforce") -> float:
+    labels = {"policy": policy, "decision": decision, "mode": mode}
     return REGISTRY.get_sample_value("praxis_rate_limit_decisions_total", labels) or 0.0
 
 
@@ -76,6 +76,30 @@ def test_the_request_past_the_quota_is_refused_with_retry_after_and_a_problem(
     seconds_until_next = int(reset.removeprefix("t="))
     assert 1 <= seconds_until_next <= 20  # one request's worth of refill, not the whole window
     assert int(refused.headers["Retry-After"]) >= seconds_until_next
+
+
+def test_in_shadow_mode_the_request_past_the_quota_is_served_and_counted_as_limited(
+    api: Api, server: Server, settings: Settings
+) -> None:
+    app = server.app
+    original = app.ctx.rate_limiter
+    shadow = settings.model_copy(update={"rate_limit_mode": "shadow"})
+    policies = Policies(anon=ANON, user=USER, auth=AUTH)
+    app.ctx.rate_limiter = RateLimiter(policies, shadow, app.ctx.redis, app.ctx.redis_breaker)
+    try:
+        would_refuse = decisions("anon", "limited", "shadow")
+        enforced = decisions("anon", "limited")
+        exhaust(api, ME, ANON.quota)
+
+        past_quota = api.get(ME)
+    finally:
+        app.ctx.rate_limiter = original
+
+    assert past_quota.status_code == 401  # what the route answers, not a 429
+    assert past_quota.headers["RateLimit"].startswith('"anon";r=0;')
+    assert "Retry-After" not in past_quota.headers
+    assert decisions("anon", "limited", "shadow") == would_refuse + 1
+    assert decisions("anon", "limited") == enforced
 
 
 def test_unknown_routes_are_limited_too(api: Api, tight_limits: Policies) -> None:
