@@ -9,7 +9,10 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
+from observability import context
+from observability.logging import install_request_logging
 from observability.metrics import DB_QUERIES_PER_REQUEST
+from observability.tracing import install_tracing
 from service.admin.content.routes import admin_content_bp
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
@@ -18,7 +21,7 @@ from service.health.routes import health_bp, metrics_bp
 from service.history.routes import history_bp
 from service.infra import db, redis_client
 from service.kit.cors import configure_cors
-from service.kit.errors import register_error_handlers
+from service.kit.errors import FailureRecordingErrorHandler, register_error_handlers
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
 from service.sessions.routes import sessions_bp
@@ -33,7 +36,7 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
-    app: Sanic[Any, Any] = Sanic(name)
+    app: Sanic[Any, Any] = Sanic(name, error_handler=FailureRecordingErrorHandler())
     app.ctx.settings = settings
     _configure(app, settings)
     Extend(app)
@@ -41,6 +44,8 @@ def create_app(settings: Settings, name: str = APP_NAME) -> Sanic[Any, Any]:
     register_error_handlers(app)
     _register_listeners(app)
     _register_middleware(app)
+    install_tracing(app)
+    install_request_logging(app)
     install_rate_limiting(app)
     api = Blueprint.group(
         auth_bp,
@@ -109,6 +114,7 @@ def _register_listeners(app: Sanic[Any, Any]) -> None:
 def _register_middleware(app: Sanic[Any, Any]) -> None:
     async def begin_request(request: Request) -> None:
         request.ctx.request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
+        context.begin(request.ctx.request_id, route_template(request))
         request.ctx.query_counter = db.start_counting_queries()
 
     async def finish_request(request: Request, response: BaseHTTPResponse) -> None:

@@ -17,10 +17,11 @@ GRACEFUL_SHUTDOWN_SECONDS = 25.0
 
 def app_from_environment() -> Sanic[Any, Any]:
     """Factory each worker calls: settings come from the environment the CLI prepared. Workers
-    are fresh processes, so they set up logging themselves."""
+    are fresh processes, so they set up logging themselves (after creating the app, which
+    installs Sanic's own log handlers) and tracing (in a start listener of the app)."""
     settings = Settings()
-    configure_logging(settings.effective_log_format, settings.log_level)
     app = create_app(settings)
+    configure_logging(settings.effective_log_format, settings.log_level)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
     return app
 
