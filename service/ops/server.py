@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sanic import Sanic
@@ -26,8 +27,11 @@ def app_from_environment() -> Sanic[Any, Any]:
     return app
 
 
-def run_server(settings: Settings) -> None:
-    loader = AppLoader(factory=app_from_environment)
+def run_server(
+    settings: Settings, factory: Callable[[], Sanic[Any, Any]] = app_from_environment
+) -> None:
+    """Serve the app ``factory`` builds (in each worker; an importable module-level function)."""
+    loader = AppLoader(factory=factory)
     app = loader.load()
     app.prepare(
         host=settings.host,
