@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +31,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
-from observability.logging import failure_of
+from observability.logging import failure_of, scrub
 
 TRACEPARENT_HEADER = "traceparent"
 DEFAULT_SERVICE_NAME = "praxis"
@@ -222,7 +223,14 @@ def _record_outcome(span: Span, request: Request, status: int) -> None:
         return
     failure = failure_of(request)
     if failure is not None:
-        span.record_exception(failure)
+        # What the log line says, scrubbed the same way: a collector is no place for secrets.
+        span.record_exception(
+            failure,
+            attributes={
+                "exception.message": scrub(str(failure)),
+                "exception.stacktrace": scrub("".join(traceback.format_exception(failure))),
+            },
+        )
         span.set_attribute("error.type", type(failure).__qualname__)
         span.set_status(Status(StatusCode.ERROR, type(failure).__name__))
     else:
