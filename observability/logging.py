@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 from sanic import Request, Sanic
+from sanic.exceptions import RequestCancelled
 from sanic.response import BaseHTTPResponse
 
 from observability import context
@@ -180,6 +181,10 @@ async def log_server_error(request: Request, response: BaseHTTPResponse) -> None
         return
     route = request.route
     failure = failure_of(request)
+    if isinstance(failure, RequestCancelled):
+        # The client left (or the server is stopping): nobody reads this answer, and a traceback
+        # per dropped connection would bury real failures.
+        failure = None
     http_logger.log(
         logging.ERROR if failure is not None else logging.WARNING,
         "%s %s answered %d",

@@ -185,7 +185,6 @@ async def start_server_span(request: Request) -> None:
         "url.path": request.path,
         "url.scheme": request.scheme,
         "client.address": request.remote_addr or request.ip,
-        "network.protocol.version": request.version,
     }
     if method not in KNOWN_METHODS:
         attributes["http.request.method_original"] = method
