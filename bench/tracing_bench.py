@@ -10,8 +10,9 @@ decodes each batch to count the spans and answers 200), **sample** (exporting, w
 ``OTEL_TRACES_SAMPLER=parentbased_traceidratio`` and ``_ARG=0.1``: the production knob) and
 **off** (``OTEL_SDK_DISABLED=true``: no middleware at all). The load is
 ``GET /api/v1/content/<slug>`` of a published item, served from the cache: the rate limiter's
-and the cache's Redis calls are two CLIENT spans beneath the SERVER span. Needs PostgreSQL (``DATABASE_URL``, default ``auto``; the demo data is seeded if
-the database is empty) and Redis (``REDIS_URL``, default ``redis://127.0.0.1:6379/0``).
+and the cache's Redis calls are two CLIENT spans beneath the SERVER span. Needs PostgreSQL
+(``DATABASE_URL``, default ``auto``; the demo data is seeded into an empty database) and Redis
+(``REDIS_URL``, default ``redis://127.0.0.1:6379/0``).
 
 The load generator, receiver and server share the machine's CPUs: compare the modes of one run.
 """
