@@ -42,6 +42,7 @@ format: install
 
 bench: install
 	$(RUN) python -m bench.ratelimit_bench
+	$(RUN) python -m bench.tracing_bench
 
 bench-indexes: install
 	$(RUN) python -m bench.index_bench

@@ -9,6 +9,8 @@ from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
 from observability import context
+from observability.logging import install_request_logging
+from observability.tracing import install_tracing
 from service.admin.content.routes import admin_content_bp
 from service.app_context import AppContext, PraxisApp, PraxisRequest
 from service.auth.routes import auth_bp, users_bp
@@ -19,7 +21,7 @@ from service.health.routes import health_bp, metrics_bp
 from service.history.routes import history_bp
 from service.infra import db, redis_client
 from service.kit.cors import configure_cors
-from service.kit.errors import register_error_handlers
+from service.kit.errors import FailureRecordingErrorHandler, register_error_handlers
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
@@ -33,7 +35,9 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
-    app: PraxisApp = Sanic(name, ctx=AppContext(settings))
+    app: PraxisApp = Sanic(
+        name, ctx=AppContext(settings), error_handler=FailureRecordingErrorHandler()
+    )
     _configure(app, settings)
     # Dependencies are injected after the request middleware, so the rate limiter runs first.
     app.config.INJECTION_SIGNAL = "http.handler.before"
@@ -44,6 +48,8 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     _register_listeners(app)
     _register_middleware(app)
     install_monitoring(app)
+    install_tracing(app)
+    install_request_logging(app)
     install_rate_limiting(app)
     api = Blueprint.group(
         auth_bp,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
+from inspect import isawaitable
 from typing import Any
 
 import asyncpg
 from pydantic import ValidationError
+from sanic import Request
 from sanic.exceptions import (
     BadRequest,
     MethodNotAllowed,
@@ -17,10 +20,11 @@ from sanic.exceptions import (
     SanicException,
     ServiceUnavailable,
 )
-from sanic.log import logger
+from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse, json
 from tortoise.exceptions import DBConnectionError
 
+from observability.logging import record_failure
 from service.app_context import PraxisApp, PraxisRequest
 from service.kit.request_ids import ensure_request_id
 
@@ -178,6 +182,25 @@ def _public_message(exc: SanicException, code: ErrorCode) -> str:
     return str(exc) or code.title
 
 
+class FailureRecordingErrorHandler(ErrorHandler):
+    """Sanic answers an exception raised while rendering an error with a bare 500 and logs
+    nothing; remember it, so the 5xx log line and the span name the failure."""
+
+    def response(self, request: Request, exception: Exception) -> Any:
+        rendered = super().response(request, exception)  # type: ignore[no-untyped-call]
+        if not isawaitable(rendered):
+            return rendered
+        return self._recording_failures(request, rendered)
+
+    @staticmethod
+    async def _recording_failures(request: Request, rendered: Awaitable[Any]) -> Any:
+        try:
+            return await rendered
+        except Exception as exc:
+            record_failure(request, exc)
+            raise
+
+
 def register_error_handlers(app: PraxisApp) -> None:
     @app.exception(ApiError)
     async def handle_api_error(request: PraxisRequest, exc: ApiError) -> HTTPResponse:
@@ -188,19 +211,16 @@ def register_error_handlers(app: PraxisApp) -> None:
         error = translate_sanic_exception(exc)
         if isinstance(exc, MethodNotAllowed):
             error.headers["Allow"] = ", ".join(sorted(getattr(exc, "allowed_methods", [])))
-        if error.code is ErrorCode.INTERNAL_ERROR:
-            logger.error("unhandled Sanic error", exc_info=exc)
         return problem_response(request, error)
 
     @app.exception(Exception)
     async def handle_unexpected(request: PraxisRequest, exc: Exception) -> HTTPResponse:
+        # Not logged here: every 5xx is logged once, with its exception, as the answer leaves.
         if is_dependency_outage(exc):
-            logger.error("dependency unavailable on %s %s: %r", request.method, request.path, exc)
             return problem_response(
                 request,
                 ApiError(ErrorCode.SERVICE_UNAVAILABLE, "A service this request needs is down."),
             )
-        logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
         return problem_response(
             request, ApiError(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
         )

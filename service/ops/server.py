@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
@@ -19,16 +21,20 @@ GRACEFUL_SHUTDOWN_SECONDS = 25.0
 
 def app_from_environment() -> PraxisApp:
     """Factory each worker calls: settings come from the environment the CLI prepared. Workers
-    are fresh processes, so they set up logging themselves."""
+    are fresh processes, so they set up logging themselves (after creating the app, which
+    installs Sanic's own log handlers) and tracing (in a start listener of the app)."""
     settings = Settings()
-    configure_logging(settings.effective_log_format, settings.log_level)
     app = create_app(settings)
+    configure_logging(settings.effective_log_format, settings.log_level)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
     return app
 
 
-def run_server(settings: Settings) -> None:
-    loader = AppLoader(factory=app_from_environment)
+def run_server(
+    settings: Settings, factory: Callable[[], Sanic[Any, Any]] = app_from_environment
+) -> None:
+    """Serve the app ``factory`` builds (in each worker; an importable module-level function)."""
+    loader = AppLoader(factory=factory)
     app = loader.load()
     app.prepare(
         host=settings.host,
