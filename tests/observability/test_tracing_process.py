@@ -104,7 +104,7 @@ def test_statements_carry_no_parameter_values(traced_run: TracedRun) -> None:
     span = traced_run.server_span(traced_run.register)
     assert traced_run.register.status_code == 201
     statements = [
-        str(child.attributes.get("db.statement"))
+        str(child.attributes.get("db.statement")).strip()
         for child in traced_run.children(span)
         if child.attributes.get("db.system") == "postgresql"
     ]
