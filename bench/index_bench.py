@@ -89,7 +89,8 @@ async def add_events_and_analyze() -> None:
         await conn.execute(
             "INSERT INTO session_events (session_id, kind, data, created_at) "
             "SELECT id, 'answer', '{}'::jsonb, started_at FROM practice_sessions "
-            f"WHERE random() < {EVENTS_PER_SESSION_SHARE}"
+            "WHERE random() < $1",
+            EVENTS_PER_SESSION_SHARE,
         )
         await conn.execute("VACUUM ANALYZE")
     finally:

@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ _CONTEXT_ATTRS = ("request_id", "trace_id", "span_id")
 # handlers when an app is created; configure_logging must run after that).
 _TAKEN_OVER = ("praxis", "sanic.root", "sanic.error", "sanic.server", "sanic.websockets")
 
-_SECRET_KEY = r"[\w-]*(?:password|passwd|secret|token|authorization|cookie|api[_-]?key)[\w-]*"
+_SECRET_KEY = r"[\w-]*(?:password|passwd|secret|token|authorization|cookie|api[_-]?key)[\w-]*"  # noqa: S105 - finds secrets
 _SECRET_KEY_NAME = re.compile(_SECRET_KEY, re.IGNORECASE)
 _SECRET_PATTERNS = (
     # A header line as printed by a request dump: everything after the name.
@@ -177,7 +178,7 @@ def install_request_logging(app: Sanic[Any, Any]) -> None:
 
 async def log_server_error(request: Request, response: BaseHTTPResponse) -> None:
     status = response.status
-    if status < 500:
+    if status < HTTPStatus.INTERNAL_SERVER_ERROR:
         return
     route = request.route
     failure = failure_of(request)

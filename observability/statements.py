@@ -73,7 +73,7 @@ _installed = False
 
 def install(slow_query_ms: int, traceparent: TraceparentMode = "off") -> None:
     """Hook asyncpg (once per process) and set the threshold and comment mode."""
-    global _installed
+    global _installed  # noqa: PLW0603 - asyncpg's methods are patched once per process
     _config.slow_seconds = slow_query_ms / 1000
     _config.traceparent = traceparent
     if _installed:

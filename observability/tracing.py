@@ -16,6 +16,7 @@ import functools
 import os
 import traceback
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import asyncpg
@@ -76,12 +77,14 @@ def exporter_protocol(environ: Mapping[str, str] = os.environ) -> str | None:
 def _exporter(protocol: str) -> SpanExporter:
     # Imported on demand: grpc costs ~100 ms of start-up and memory for every worker.
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
             OTLPSpanExporter as GrpcExporter,
         )
 
         return GrpcExporter()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter,
+    )
 
     return OTLPSpanExporter()
 
@@ -218,7 +221,7 @@ async def end_server_span(request: Request, response: BaseHTTPResponse) -> None:
 
 def _record_outcome(span: Span, request: Request, status: int) -> None:
     span.set_attribute("http.response.status_code", status)
-    if status < 500:
+    if status < HTTPStatus.INTERNAL_SERVER_ERROR:
         return
     failure = failure_of(request)
     if failure is not None:

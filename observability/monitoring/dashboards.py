@@ -103,8 +103,10 @@ def overview() -> Json:
                 "Requests per second by status",
                 (
                     (
-                        f"sum by (status) (rate(praxis_http_requests_total{{{NOT_USER_TRAFFIC}}}"
-                        "[5m]))",
+                        (
+                            "sum by (status) "
+                            f"(rate(praxis_http_requests_total{{{NOT_USER_TRAFFIC}}}[5m]))"
+                        ),
                         "{{status}}",
                     ),
                 ),

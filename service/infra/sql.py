@@ -57,6 +57,17 @@ async def fetch_one(
     return rows[0] if rows else None
 
 
+async def fetch_row(
+    conn: Connection, row: Callable[..., RowT], sql: str, params: Params | None = None
+) -> RowT:
+    """The one row a statement always answers (an ``INSERT ... RETURNING``, an aggregate without
+    GROUP BY); none is a bug in the statement, not a state of the data."""
+    found = await fetch_one(conn, row, sql, params)
+    if found is None:
+        raise LookupError("the statement answered no row")
+    return found
+
+
 async def fetch_value(
     conn: Connection, kind: type[ValueT], sql: str, params: Params | None = None
 ) -> ValueT | None:

@@ -167,7 +167,7 @@ def translate_sanic_exception(exc: SanicException) -> ApiError:
         return ApiError(ErrorCode.MALFORMED_JSON, "The request body is not valid JSON.")
     if exc.status_code == HTTPStatus.UNPROCESSABLE_ENTITY:
         return ApiError(ErrorCode.VALIDATION_FAILED, str(exc))
-    if 400 <= exc.status_code < 500:
+    if HTTPStatus.BAD_REQUEST <= exc.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
         return ApiError(ErrorCode.VALIDATION_FAILED, "The request could not be processed.")
     return ApiError(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
 

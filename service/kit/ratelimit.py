@@ -253,7 +253,8 @@ def install_rate_limiting(app: PraxisApp) -> None:
 
 async def limit_request(request: PraxisRequest) -> None:
     limiter = request.app.ctx.rate_limiter
-    assert limiter is not None  # created by the start listener whenever this middleware exists
+    if limiter is None:
+        raise RuntimeError("the limiter's start listener runs before any request middleware")
     subject = limiter.subject_of(request)
     if subject is None:
         return

@@ -17,7 +17,7 @@ from service.kit.errors import ApiError, ErrorCode
 JWT_ALGORITHM = "HS256"
 # An explicit allow-list: a token naming any other algorithm (including "none") is refused.
 ALLOWED_JWT_ALGORITHMS = [JWT_ALGORITHM]
-TOKEN_ISSUER = "praxis"
+TOKEN_ISSUER = "praxis"  # noqa: S105 - the iss claim, not a secret
 
 _password_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id.
 # Verifying against this when the user does not exist keeps login timing uniform.

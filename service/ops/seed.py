@@ -27,7 +27,7 @@ CATEGORIES = ["algorithms", "databases", "networking", "python", "security", "wr
 TAGS = ["async", "basics", "deep-dive", "interview", "sql", "testing", "tips", "warm-up"]
 KINDS = ["lesson", "exercise", "drill"]
 DIFFICULTIES = ["beginner", "intermediate", "advanced"]
-BULK_PASSWORD = "praxis-bulk-password"
+BULK_PASSWORD = "praxis-bulk-password"  # noqa: S105 - the documented password of bulk test users
 
 DEMO_ACCOUNTS = [
     ("admin@praxis.local", "admin-demo-password", "Demo Admin", rbac.ADMIN_ROLE),

@@ -14,7 +14,15 @@ from typing import Any
 
 import orjson
 
-from service.infra.sql import Connection, CopyTarget, Params, execute, fetch_one, fetch_value
+from service.infra.sql import (
+    Connection,
+    CopyTarget,
+    Params,
+    execute,
+    fetch_one,
+    fetch_row,
+    fetch_value,
+)
 
 # A session row joined with its content; every session query answers these columns.
 SESSION_COLUMNS = """
@@ -125,7 +133,7 @@ async def count_active(conn: Connection, user_id: uuid.UUID) -> int:
 
 
 async def insert_session(conn: Connection, user_id: uuid.UUID, content_id: uuid.UUID) -> SessionRow:
-    row = await fetch_one(
+    return await fetch_row(
         conn,
         SessionRow,
         f"""
@@ -139,8 +147,6 @@ async def insert_session(conn: Connection, user_id: uuid.UUID, content_id: uuid.
         """,
         Params(uuid.uuid4(), user_id, content_id),
     )
-    assert row is not None  # an INSERT ... RETURNING always answers its row
-    return row
 
 
 async def session_of(

@@ -25,6 +25,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -82,7 +83,7 @@ class _Stored:
 
     def answer(self, replayed: bool) -> Answer:
         """The answer to give; a stored error is raised again, rendered for this request."""
-        if self.status >= 400:
+        if self.status >= HTTPStatus.BAD_REQUEST:
             code = ErrorCode[self.body["code"]]
             raise ApiError(code, self.body["detail"], headers=_replay_headers(replayed))
         return Answer(self.status, self.body, replayed)

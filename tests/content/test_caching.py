@@ -33,7 +33,9 @@ def test_reads_carry_a_strong_etag_and_must_be_revalidated(
 
     assert response.status_code == 200
     etag = response.headers["etag"]
-    assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
+    assert etag.startswith('"')
+    assert etag.endswith('"')
+    assert not etag.startswith("W/")
     assert response.headers["cache-control"] == "public, max-age=0, must-revalidate"
 
 

@@ -84,7 +84,8 @@ def test_history_reads_the_callers_sessions_through_an_index(
     for sql, params in history:
         nodes = plan_nodes(database_url, sql, params)
         session_scans = scans(nodes, "practice_sessions")
-        assert session_scans and "Seq Scan" not in session_scans, session_scans
+        assert session_scans, "the statement reads no practice_sessions"
+        assert "Seq Scan" not in session_scans, session_scans
         assert "Seq Scan" not in scans(nodes, "session_events")
 
 

@@ -142,7 +142,8 @@ def test_configure_logging_sends_every_logger_through_one_handler(restored_loggi
     assert handler.level == logging.INFO
     for name in ("praxis.anything", "sanic.error", "sanic.root"):
         logger = logging.getLogger(name)
-        assert not logger.handlers and logger.propagate
+        assert not logger.handlers
+        assert logger.propagate
     configure_logging("console", "WARNING")
     [handler] = logging.getLogger().handlers
     assert isinstance(handler.formatter, ConsoleFormatter)

@@ -78,14 +78,16 @@ def failing_run(
     logs = tmp_path_factory.mktemp("failing-run")
     with http_receiver() as (endpoint, received):
         env = server_env(database_url, logs, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
-        with serving_process(FAILING_SERVER, env, logs) as served:
-            with httpx.Client(base_url=served.base_url, timeout=10) as http:
-                secrets = _send_secrets(http)
-                failed = http.get(
-                    FAILING_PATH,
-                    headers={SECRET_HEADER: HEADER_SECRET, "Authorization": f"Bearer {BAD_BEARER}"},
-                )
-                broken = http.get(BROKEN_ERROR_PAGE_PATH)
+        with (
+            serving_process(FAILING_SERVER, env, logs) as served,
+            httpx.Client(base_url=served.base_url, timeout=10) as http,
+        ):
+            secrets = _send_secrets(http)
+            failed = http.get(
+                FAILING_PATH,
+                headers={SECRET_HEADER: HEADER_SECRET, "Authorization": f"Bearer {BAD_BEARER}"},
+            )
+            broken = http.get(BROKEN_ERROR_PAGE_PATH)
         stderr = served.stderr.read_text()
         lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
         stdout = (logs / "stdout.log").read_text()

@@ -118,9 +118,9 @@ def served_the_route(metrics_dir: Path) -> set[str]:
     pids = set()
     for path in metrics_dir.glob("histogram_*.db"):
         for key, value, *_ in MmapedDict.read_all_values_from_file(str(path)):  # type: ignore[no-untyped-call]
-            if f'"route": "{ROUTE}"' in key and key.startswith('["praxis_http_request_dur'):
-                if value > 0:
-                    pids.add(path.stem.removeprefix("histogram_"))
+            ours = f'"route": "{ROUTE}"' in key and key.startswith('["praxis_http_request_dur')
+            if ours and value > 0:
+                pids.add(path.stem.removeprefix("histogram_"))
     return pids
 
 

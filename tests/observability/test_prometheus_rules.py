@@ -50,5 +50,6 @@ def test_every_alert_has_a_severity_a_summary_a_description_and_its_runbook_anch
     for rule in alerts():
         assert rule["labels"]["severity"] in SEVERITIES, rule["alert"]
         annotations = rule["annotations"]
-        assert annotations["summary"] and annotations["description"], rule["alert"]
+        assert annotations["summary"], rule["alert"]
+        assert annotations["description"], rule["alert"]
         assert annotations["runbook_url"] == f"docs/operations.md#{rule['alert'].lower()}"

@@ -201,6 +201,7 @@ def test_with_slow_query_ms_0_every_statement_is_logged_with_its_fields_and_no_v
         assert line["duration_ms"] >= 0
         assert "trace_id" in line
         assert "$1" in line["statement"]  # the placeholder, not the value
-        assert "  " not in line["statement"] and "\n" not in line["statement"]
+        assert "  " not in line["statement"]
+        assert "\n" not in line["statement"]
     assert email not in log.read_text()
     assert "not the password" not in log.read_text()

@@ -49,16 +49,18 @@ def traced_run(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     logs = tmp_path_factory.mktemp("traced-run")
     with http_receiver() as (endpoint, received):
         env = server_env(database_url, logs, WORKERS="2", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
-        with serving_process(PRAXIS_SERVE, env, logs) as served:
-            with httpx.Client(base_url=served.base_url, timeout=10) as http:
-                incoming = f"00-{INCOMING_TRACE_ID}-{INCOMING_SPAN_ID}-01"
-                content_list = http.get("/api/v1/content", headers={"traceparent": incoming})
-                account = {"email": "traced@example.com", "password": PASSWORD}
-                register = http.post("/api/v1/auth/register", json=account | {"display_name": "T"})
-                unmatched = http.get("/no/such/path")
-                unsampled = http.get(
-                    "/health", headers={"traceparent": f"00-{UNSAMPLED_TRACE_ID}-{'1' * 16}-00"}
-                )
+        with (
+            serving_process(PRAXIS_SERVE, env, logs) as served,
+            httpx.Client(base_url=served.base_url, timeout=10) as http,
+        ):
+            incoming = f"00-{INCOMING_TRACE_ID}-{INCOMING_SPAN_ID}-01"
+            content_list = http.get("/api/v1/content", headers={"traceparent": incoming})
+            account = {"email": "traced@example.com", "password": PASSWORD}
+            register = http.post("/api/v1/auth/register", json=account | {"display_name": "T"})
+            unmatched = http.get("/no/such/path")
+            unsampled = http.get(
+                "/health", headers={"traceparent": f"00-{UNSAMPLED_TRACE_ID}-{'1' * 16}-00"}
+            )
         yield TracedRun(received.snapshot(), content_list, register, unmatched, unsampled)
 
 

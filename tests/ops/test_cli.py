@@ -34,6 +34,7 @@ def praxis(database_url: str, settings: Settings) -> Praxis:
             [sys.executable, "-m", "service", *args],
             env=environment,
             capture_output=True,
+            check=False,
             text=True,
             timeout=PROCESS_TIMEOUT,
             stdin=subprocess.DEVNULL,

@@ -19,14 +19,16 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     media_type = response.headers["content-type"].split(";", 1)[0].strip()
     assert media_type == PROBLEM_CONTENT_TYPE, response.headers["content-type"]
     body: dict[str, Any] = response.json()
-    assert PROBLEM_FIELDS <= set(body), body
+    assert set(body) >= PROBLEM_FIELDS, body
     catalogued = ErrorCode[code]
     assert catalogued.status == status, f"{code} is a {catalogued.status} in the catalog"
     assert body["code"] == code, body
     assert body["status"] == status, body
     assert body["title"] == catalogued.title, body
-    assert isinstance(body["type"], str) and body["type"].startswith(("http://", "https://"))
-    assert isinstance(body["detail"], str) and body["detail"], body
+    assert isinstance(body["type"], str)
+    assert body["type"].startswith(("http://", "https://"))
+    assert isinstance(body["detail"], str), body
+    assert body["detail"], body
     assert body["request_id"] == response.headers["x-request-id"], body
     if status == 422:
         assert isinstance(body.get("errors"), list), body

@@ -17,6 +17,7 @@ from service.infra.sql import (
     execute,
     fetch_all,
     fetch_one,
+    fetch_row,
     fetch_value,
 )
 from service.kit.pagination import Keyset
@@ -156,7 +157,7 @@ async def insert(conn: Connection, author_id: uuid.UUID, fields: dict[str, Any])
     params = Params(uuid.uuid4(), author_id)
     names = ", ".join(_writable(fields))
     values = ", ".join(params.bind(value) for value in fields.values())
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         IdRow,
         f"""
@@ -166,7 +167,6 @@ async def insert(conn: Connection, author_id: uuid.UUID, fields: dict[str, Any])
         """,
         params,
     )
-    assert row is not None  # an INSERT ... RETURNING always answers its row
     return row.id
 
 
