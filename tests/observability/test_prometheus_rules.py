@@ -6,6 +6,7 @@ import yaml
 
 from tests.observability.support import (
     PROMETHEUS_CONFIG,
+    ROOT,
     RULE_FILES,
     RULE_TESTS,
     alerts,
@@ -53,3 +54,13 @@ def test_every_alert_has_a_severity_a_summary_a_description_and_its_runbook_anch
         assert annotations["summary"], rule["alert"]
         assert annotations["description"], rule["alert"]
         assert annotations["runbook_url"] == f"docs/operations.md#{rule['alert'].lower()}"
+
+
+def test_every_alert_has_its_runbook_entry_in_the_operations_guide() -> None:
+    headings = {
+        line.removeprefix("### ").strip().lower()
+        for line in (ROOT / "docs/operations.md").read_text().splitlines()
+        if line.startswith("### ")
+    }
+    anchors = {rule["annotations"]["runbook_url"].split("#", 1)[1] for rule in alerts()}
+    assert anchors - headings == set(), "alerts without a runbook entry"
