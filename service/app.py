@@ -86,7 +86,9 @@ def _describe_api(app: PraxisApp, settings: Settings) -> None:
         version="1",
         description=API_DESCRIPTION,
     )
-    app.ext.openapi.url(settings.public_base_url)
+    # The builder is process-wide (sanic-ext keeps one): add the server once per process.
+    if settings.public_base_url not in getattr(app.ext.openapi, "_urls", []):
+        app.ext.openapi.url(settings.public_base_url)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from service.models import ContentKind, Difficulty, SessionStatus
 
@@ -44,11 +44,39 @@ def _json_object_storable(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, AfterValidator(_without_nul)]
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$"), AfterValidator(_without_nul)]
 Notes = Annotated[Text, Field(max_length=MAX_NOTES_CHARS)]
 Progress = Annotated[int, Field(ge=0, le=100, strict=True)]
 Score = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
-EventData = Annotated[dict[str, Any], AfterValidator(_json_object_storable)]
+# What _json_object_storable accepts, for the OpenAPI document: JSON whose strings (keys too)
+# hold no NUL, spelled out for the first levels (the nesting and size limits are in the field's
+# description; JSON Schema cannot bound a document's bytes).
+_STORABLE_TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\x00]*$"}
+_DOCUMENTED_LEVELS = 3
+
+
+def _storable_object(levels: int) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if levels > 1:
+        inner = _storable_object(levels - 1)
+        values = {
+            "anyOf": [
+                _STORABLE_TEXT,
+                {"type": "number"},
+                {"type": "boolean"},
+                {"enum": [None]},
+                {"type": "array", "items": {"anyOf": [_STORABLE_TEXT, inner]}},
+                inner,
+            ]
+        }
+    return {"type": "object", "propertyNames": _STORABLE_TEXT, "additionalProperties": values}
+
+
+EventData = Annotated[
+    dict[str, Any],
+    AfterValidator(_json_object_storable),
+    WithJsonSchema(_storable_object(_DOCUMENTED_LEVELS)),
+]
 
 
 class StartSessionRequest(BaseModel):
