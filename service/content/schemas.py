@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -94,6 +94,8 @@ class FilterQuery(PageQuery):
     """A list's query parameters, where an empty value (``?tag=``) means the parameter is absent."""
 
     model_config = ConfigDict(extra="ignore", regex_engine="python-re")
+    # Read by the OpenAPI document: an empty (or blank) value is valid for every parameter.
+    EMPTY_MEANS_ABSENT: ClassVar[bool] = True
 
     @model_validator(mode="before")
     @classmethod

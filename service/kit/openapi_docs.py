@@ -82,6 +82,10 @@ class PrometheusText(RootModel[str]):
     )
 
 
+# A query value that means "not given" for models that say so (EMPTY_MEANS_ABSENT).
+BLANK_VALUE = {"type": "string", "pattern": r"^\s*$"}
+
+
 @dataclass(frozen=True)
 class PathParameter:
     schema: dict[str, Any]
@@ -291,6 +295,8 @@ def query_parameters(model: type[BaseModel]) -> list[Parameter]:
         resolved = _without_null(_inline_refs(copy.deepcopy(field_schema), definitions))
         description = resolved.pop("description", None)
         resolved.pop("title", None)
+        if getattr(model, "EMPTY_MEANS_ABSENT", False):
+            resolved = {"anyOf": [resolved, BLANK_VALUE]}
         parameters.append(parameter(name, resolved, "query", description, name in required))
     return parameters
 

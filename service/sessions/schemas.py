@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from service.models import ContentKind, Difficulty, SessionStatus
 
@@ -48,34 +49,34 @@ Text = Annotated[str, Field(pattern=r"^[^\x00]*$"), AfterValidator(_without_nul)
 Notes = Annotated[Text, Field(max_length=MAX_NOTES_CHARS)]
 Progress = Annotated[int, Field(ge=0, le=100, strict=True)]
 Score = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
-# What _json_object_storable accepts, for the OpenAPI document: JSON whose strings (keys too)
-# hold no NUL, spelled out for the first levels (the nesting and size limits are in the field's
-# description; JSON Schema cannot bound a document's bytes).
-_STORABLE_TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\x00]*$"}
-_DOCUMENTED_LEVELS = 3
 
 
-def _storable_object(levels: int) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if levels > 1:
-        inner = _storable_object(levels - 1)
-        values = {
-            "anyOf": [
-                _STORABLE_TEXT,
-                {"type": "number"},
-                {"type": "boolean"},
-                {"enum": [None]},
-                {"type": "array", "items": {"anyOf": [_STORABLE_TEXT, inner]}},
-                inner,
-            ]
-        }
-    return {"type": "object", "propertyNames": _STORABLE_TEXT, "additionalProperties": values}
+def _closed(schema: dict[str, Any]) -> None:
+    # Pydantic states the key rule as patternProperties; other keys must not be allowed either.
+    schema["additionalProperties"] = False
 
 
+# JSON that PostgreSQL's jsonb can store: no NUL in any string, keys included. Validated (and
+# documented, recursively) by Pydantic; _json_object_storable adds the nesting limit.
+if TYPE_CHECKING:  # mypy cannot resolve a recursive TypeAliasType before Python 3.12's `type`
+    StorableJson = Any
+else:
+    StorableJson = TypeAliasType(
+        "StorableJson",
+        Union[  # noqa: UP007 - a recursive alias needs the Union spelled out
+            Text,
+            int,
+            float,
+            bool,
+            None,
+            list["StorableJson"],
+            Annotated[dict[Text, "StorableJson"], Field(json_schema_extra=_closed)],
+        ],
+    )
 EventData = Annotated[
-    dict[str, Any],
+    dict[Text, StorableJson],
+    Field(json_schema_extra=_closed),
     AfterValidator(_json_object_storable),
-    WithJsonSchema(_storable_object(_DOCUMENTED_LEVELS)),
 ]
 
 
