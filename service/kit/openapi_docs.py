@@ -159,7 +159,9 @@ def documented(
         _document_parameters(operation, handler, query)
         operation.parameters.extend(parameters)
         if body is not None:
-            operation.body({"application/json": _media(body)}, required=True)
+            # A body whose fields are all optional may be left out (it means "{}").
+            required = bool(body.model_json_schema().get("required"))
+            operation.body({"application/json": _media(body)}, required=required)
         for status, model in responses.items():
             linked = links if links and 200 <= status < 300 else None
             operation.responses[str(status)] = _success(status, model, media_type, linked)

@@ -80,13 +80,21 @@ class ContentCreate(BaseModel):
     slug: Slug | None = None
 
 
+def _fields_not_nullable(schema: dict[str, Any]) -> None:
+    """The document of ContentUpdate: a field may be left out, never sent as null."""
+    for field in schema["properties"].values():
+        variants = field.pop("anyOf", None)
+        if variants is not None:
+            field.update(next(v for v in variants if v != {"type": "null"}))
+        field.pop("default", None)
+    schema["example"] = {"title": "SQL joins: warm-up", "tags": ["sql"]}
+
+
 class ContentUpdate(BaseModel):
     """Only the fields sent change; ``tags``, when sent, replaces the item's tags."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        regex_engine="python-re",
-        json_schema_extra={"example": {"title": "SQL joins: warm-up", "tags": ["sql"]}},
+        extra="forbid", regex_engine="python-re", json_schema_extra=_fields_not_nullable
     )
 
     title: Title | None = None
