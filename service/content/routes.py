@@ -5,13 +5,25 @@ from sanic.response import HTTPResponse
 
 from service.app_context import PraxisRequest
 from service.content import service
-from service.content.schemas import ContentDetailOut, ContentListQuery, ContentPage, TagsOut
+from service.content.schemas import (
+    SLUG_FIELD_PATTERN,
+    SLUG_MAX_LENGTH,
+    ContentDetailOut,
+    ContentListQuery,
+    ContentPage,
+    TagsOut,
+)
 from service.kit.cache import cached_response
 from service.kit.errors import ErrorCode
-from service.kit.openapi_docs import documented
+from service.kit.openapi_docs import documented, path_parameter
 from service.kit.web import parse_query
 
 content_bp = Blueprint("content")
+path_parameter(
+    "slug",
+    {"type": "string", "pattern": SLUG_FIELD_PATTERN, "maxLength": SLUG_MAX_LENGTH},
+    "The item's slug, e.g. `python-list-basics`.",
+)
 
 
 @content_bp.get("/content")

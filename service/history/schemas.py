@@ -88,8 +88,16 @@ class HistoryItemOut(SessionOut):
         return cls(content=content, event_count=row["event_count"], **session_fields(row))
 
 
+_HISTORY_ITEM_EXAMPLE = SESSION_EXAMPLE | {
+    "content": SESSION_EXAMPLE["content"] | {"tags": ["lists", "python"]},
+    "event_count": 3,
+}
+
+
 class HistoryPage(Page[HistoryItemOut]):
-    pass
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"items": [_HISTORY_ITEM_EXAMPLE], "next_cursor": None}}
+    )
 
 
 class CategoryStatsOut(BaseModel):

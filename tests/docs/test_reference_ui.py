@@ -64,7 +64,9 @@ def test_the_reference_page_loads_nothing_from_elsewhere(api):
 def test_the_reference_renders_every_operation_offline(docs_server, api):
     spec = api.get("/docs/openapi.json").json()
     summaries = {
-        operation["summary"] for operations in spec["paths"].values() for operation in operations.values()
+        operation["summary"]
+        for operations in spec["paths"].values()
+        for operation in operations.values()
     }
     dom = html.unescape(browse(docs_server, "--dump-dom"))
     missing = {summary for summary in summaries if summary not in dom}
