@@ -7,7 +7,7 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install run test lint format bench bench-indexes clean
+.PHONY: help install browser run test lint format bench bench-indexes clean
 
 help:
 	@echo "make run | test | lint | format | bench | bench-indexes | clean"
@@ -24,7 +24,13 @@ run: install
 	$(RUN) praxis seed --demo --if-empty
 	$(RUN) praxis serve
 
-test: install
+# The reference UI is tested in a headless browser: Debian's chromium, installed when missing
+# (as root, as CI runs; elsewhere install it yourself).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: install browser
 	$(RUN) pytest --cov --cov-report=term -p no:cacheprovider
 
 lint: install
