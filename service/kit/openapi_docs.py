@@ -82,7 +82,9 @@ class PrometheusText(RootModel[str]):
     )
 
 
-# A query value that means "not given" for models that say so (EMPTY_MEANS_ABSENT).
+# Query values that mean "not given": an empty one always (Sanic drops blank query values), a
+# blank one too for models that say so (EMPTY_MEANS_ABSENT).
+EMPTY_VALUE = {"type": "string", "enum": [""]}
 BLANK_VALUE = {"type": "string", "pattern": r"^\s*$"}
 
 
@@ -297,8 +299,8 @@ def query_parameters(model: type[BaseModel]) -> list[Parameter]:
         resolved = _without_null(_inline_refs(copy.deepcopy(field_schema), definitions))
         description = resolved.pop("description", None)
         resolved.pop("title", None)
-        if getattr(model, "EMPTY_MEANS_ABSENT", False):
-            resolved = {"anyOf": [resolved, BLANK_VALUE]}
+        absent = BLANK_VALUE if getattr(model, "EMPTY_MEANS_ABSENT", False) else EMPTY_VALUE
+        resolved = {"anyOf": [resolved, absent]}
         parameters.append(parameter(name, resolved, "query", description, name in required))
     return parameters
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.conftest import Server
 
@@ -18,14 +19,21 @@ class Finished:
 
 
 def run_while_serving(
-    server: Server, argv: list[str], timeout: float, env: dict[str, str] | None = None
+    server: Server,
+    argv: list[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Finished:
+    """Run ``argv`` to its end (in ``cwd``, where it may leave files) while the server serves."""
+
     async def run() -> Finished:
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={**os.environ, **(env or {})},
+            cwd=cwd,
         )
         try:
             out, err = await asyncio.wait_for(process.communicate(), timeout)

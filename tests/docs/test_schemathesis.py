@@ -84,6 +84,7 @@ def test_schemathesis_finds_no_failure(role, other_app, make, catalog, tmp_path)
         ],
         timeout=MAX_SECONDS * 4 + 60,
         env={"SCHEMATHESIS_HOOKS": "schemathesis_hooks", "PYTHONPATH": str(HERE)},
+        cwd=tmp_path,  # it keeps a cache in its working directory
     )
     summary = result.stdout[result.stdout.find("SUMMARY") :]
     print(summary)  # noqa: T201 - the summary is the test's evidence; pytest shows it with -s
