@@ -7,7 +7,7 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install install-tools run test lint format bench bench-indexes monitoring stack clean
+.PHONY: help install install-tools browser run test lint format bench bench-indexes monitoring stack clean
 
 help:
 	@echo "make run | test | lint | format | bench | bench-indexes | monitoring | stack | clean"
@@ -28,7 +28,13 @@ run: install
 install-tools:
 	@sh .ci/install-debian-tools
 
-test: install install-tools
+# The reference UI is tested in a headless browser: Debian's chromium, installed when missing
+# (as root, as CI runs; elsewhere install it yourself).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: install install-tools browser
 	$(RUN) pytest --cov --cov-report=term -p no:cacheprovider
 
 lint: install

@@ -25,6 +25,7 @@ from service.kit.errors import FailureRecordingErrorHandler, register_error_hand
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.reference.routes import configure_reference, reference_bp
 from service.sessions.routes import sessions_bp
 
 logger = logging.getLogger("praxis.app")
@@ -32,6 +33,14 @@ logger = logging.getLogger("praxis.app")
 APP_NAME = "praxis"
 # Request bodies above this are refused by Sanic before routing (413).
 MAX_REQUEST_BYTES = 1024 * 1024
+API_DESCRIPTION = (
+    "Practice and learning platform: editors publish content, members run timed practice "
+    "sessions and review their history, administrators manage content. JSON in and out; lists "
+    "are cursor-paginated (`limit` 1-100, `cursor`). Send `Authorization: Bearer <access token>` "
+    "(from `POST /api/v1/auth/login`) to the operations that need it. Every error is an RFC 9457 "
+    "problem whose `code` is described in the [error reference](/docs/errors) "
+    "([JSON](/docs/errors.json))."
+)
 
 
 def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
@@ -43,7 +52,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     app.config.INJECTION_SIGNAL = "http.handler.before"
     Extend(app)
     app.ext.add_dependency(Principal, inject_principal)
-    _describe_api(app)
+    _describe_api(app, settings)
     register_error_handlers(app)
     _register_listeners(app)
     _register_middleware(app)
@@ -64,6 +73,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     app.blueprint(api)
     app.blueprint(health_bp)
     app.blueprint(metrics_bp)
+    app.blueprint(reference_bp)
     return app
 
 
@@ -71,21 +81,20 @@ def _configure(app: PraxisApp, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.OAS_URL_PREFIX = "/docs"
-    app.config.OAS_URI_TO_JSON = "/openapi.json"
-    app.config.OAS_UI_DEFAULT = "redoc"
-    app.config.OAS_AUTODOC = False
+    configure_reference(app.config)
     configure_cors(app, settings)
     app.config.HTTP_AUTO_TRACE = False
 
 
-def _describe_api(app: PraxisApp) -> None:
+def _describe_api(app: PraxisApp, settings: Settings) -> None:
     app.ext.openapi.describe(
         "Praxis API",
         version="1",
-        description="Practice and learning platform. Errors are RFC 9457 problems; "
-        "see docs/errors.md for every code.",
+        description=API_DESCRIPTION,
     )
+    # The builder is process-wide (sanic-ext keeps one): add the server once per process.
+    if settings.public_base_url not in getattr(app.ext.openapi, "_urls", []):
+        app.ext.openapi.url(settings.public_base_url)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
 
 

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RATE_LIMIT_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+PUBLIC_URL_PATTERN = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 MIN_PRODUCTION_SECRET_LENGTH = 32
 
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     redis_url: str = "auto"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # The address clients use (behind a proxy, not the listen address): the base of problem type
+    # URIs and of the OpenAPI servers entry. Empty: http://{HOST}:{PORT}.
+    public_url: str = ""
     workers: int = Field(default=1, ge=1, le=64)
     env: Literal["development", "production", "test"] = "development"
     jwt_secret: str = ""
@@ -73,6 +77,16 @@ class Settings(BaseSettings):
         RateLimit.parse(value)
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _valid_public_url(cls, value: str) -> str:
+        if value and not PUBLIC_URL_PATTERN.match(value):
+            raise ValueError(
+                f"expected an http(s) origin with an optional path, such as "
+                f"'https://api.example.com', got {value!r}"
+            )
+        return value.rstrip("/")
+
     @field_validator("log_level")
     @classmethod
     def _valid_log_level(cls, value: str) -> str:
@@ -84,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def public_base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def effective_log_format(self) -> str:

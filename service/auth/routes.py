@@ -14,6 +14,7 @@ from service.auth.schemas import (
     UserOut,
 )
 from service.kit import rbac
+from service.kit.errors import ErrorCode
 from service.kit.openapi_docs import documented
 from service.kit.rbac import Principal
 from service.kit.web import json_response, parse_body
@@ -26,9 +27,11 @@ users_bp = Blueprint("users", url_prefix="/users")
 @documented(
     "Create an account (role: member)",
     "Auth",
+    description="Emails are unique case-insensitively and stored lower-cased; the password "
+    "is hashed with Argon2id. Sign in afterwards with `POST /api/v1/auth/login`.",
     body=RegisterRequest,
     responses={201: UserOut},
-    errors=(409,),
+    errors=(ErrorCode.EMAIL_TAKEN,),
 )
 async def register(request: PraxisRequest) -> HTTPResponse:
     user = await service.register(parse_body(request, RegisterRequest))
@@ -39,9 +42,11 @@ async def register(request: PraxisRequest) -> HTTPResponse:
 @documented(
     "Exchange email and password for a token pair",
     "Auth",
+    description="Answers a short-lived bearer access token and a refresh token; an unknown "
+    "email and a wrong password are not told apart.",
     body=LoginRequest,
     responses={200: TokenPair},
-    errors=(401, 403),
+    errors=(ErrorCode.INVALID_CREDENTIALS, ErrorCode.ACCOUNT_DISABLED),
 )
 async def login(request: PraxisRequest) -> HTTPResponse:
     pair = await service.login(parse_body(request, LoginRequest), request.app.ctx.settings)
@@ -52,9 +57,11 @@ async def login(request: PraxisRequest) -> HTTPResponse:
 @documented(
     "Rotate a refresh token; the old one is spent",
     "Auth",
+    description="Answers a new pair. Sending a spent refresh token again is treated as theft: "
+    "every token of that login is revoked (401 `TOKEN_REVOKED`).",
     body=RefreshRequest,
     responses={200: TokenPair},
-    errors=(401,),
+    errors=(ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED),
 )
 async def refresh(request: PraxisRequest) -> HTTPResponse:
     data = parse_body(request, RefreshRequest)
@@ -62,7 +69,14 @@ async def refresh(request: PraxisRequest) -> HTTPResponse:
 
 
 @auth_bp.post("/logout")
-@documented("Revoke the refresh token's login", "Auth", body=RefreshRequest, responses={204: None})
+@documented(
+    "Revoke the refresh token's login",
+    "Auth",
+    description="The login's refresh tokens are revoked; a refresh token of another user's "
+    "login is left alone.",
+    body=RefreshRequest,
+    responses={204: None},
+)
 @rbac.authenticated
 async def logout(request: PraxisRequest, principal: Principal) -> HTTPResponse:
     data = parse_body(request, RefreshRequest)
@@ -71,7 +85,12 @@ async def logout(request: PraxisRequest, principal: Principal) -> HTTPResponse:
 
 
 @users_bp.get("/me")
-@documented("The caller, with roles and expanded permissions", "Auth", responses={200: MeOut})
+@documented(
+    "The caller, with roles and expanded permissions",
+    "Auth",
+    description="`permissions` is the union of the roles' permissions, fully expanded.",
+    responses={200: MeOut},
+)
 @rbac.authenticated
 async def me(_: PraxisRequest, principal: Principal) -> HTTPResponse:
     return json_response(await service.me(principal))

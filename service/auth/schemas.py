@@ -10,6 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from service.kit.fields import non_blank
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# What _normalized_email accepts before stripping and lower-casing, for the OpenAPI document.
+EMAIL_FIELD_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"
+NON_BLANK_PATTERN = r"\S"
 
 
 # RFC 5321's limit on an address (64 local + @ + 255 domain).
@@ -23,14 +26,23 @@ def _normalized_email(value: str) -> str:
     return email
 
 
-Email = Annotated[str, AfterValidator(_normalized_email)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(non_blank)]
+Email = Annotated[
+    str,
+    Field(pattern=EMAIL_FIELD_PATTERN, max_length=MAX_EMAIL_CHARS, examples=["ada@example.com"]),
+    AfterValidator(_normalized_email),
+]
+DisplayName = Annotated[
+    str,
+    Field(min_length=1, max_length=100, pattern=NON_BLANK_PATTERN),
+    AfterValidator(non_blank),
+]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
 
 
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
         json_schema_extra={
             "example": {
                 "email": "ada@example.com",

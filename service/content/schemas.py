@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,14 @@ CATEGORY_MAX_LENGTH = 64
 TAG_MAX_LENGTH = 64
 MAX_TAGS = 20
 QUERY_MAX_LENGTH = 200
+# Field patterns are part of the OpenAPI document: they state exactly what the validators below
+# accept, evaluated with Python's re (regex_engine="python-re") as JSON Schema tools evaluate them.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+SLUG_FIELD_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Any case, lowered on the way in.
+CATEGORY_FIELD_PATTERN = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$"
+# Words of letters, digits and . + # _ - separated by whitespace (collapsed to single spaces).
+TAG_FIELD_PATTERN = r"^\s*[\w.+#-]+(?:\s+[\w.+#-]+)*\s*$"
 
 
 def is_slug(value: str, max_length: int = SLUG_MAX_LENGTH) -> bool:
@@ -61,14 +69,30 @@ def _distinct_tags(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-Slug = Annotated[str, AfterValidator(_slug)]
-Category = Annotated[str, AfterValidator(_category)]
-TagName = Annotated[str, Field(max_length=256), AfterValidator(normalize_tag)]
+Slug = Annotated[
+    str,
+    Field(pattern=SLUG_FIELD_PATTERN, max_length=SLUG_MAX_LENGTH),
+    AfterValidator(_slug),
+]
+Category = Annotated[
+    str,
+    Field(pattern=CATEGORY_FIELD_PATTERN, max_length=CATEGORY_MAX_LENGTH),
+    AfterValidator(_category),
+]
+TagName = Annotated[
+    str,
+    Field(pattern=TAG_FIELD_PATTERN, max_length=TAG_MAX_LENGTH),
+    AfterValidator(normalize_tag),
+]
 TagList = Annotated[list[TagName], Field(max_length=MAX_TAGS), AfterValidator(_distinct_tags)]
 
 
 class FilterQuery(PageQuery):
     """A list's query parameters, where an empty value (``?tag=``) means the parameter is absent."""
+
+    model_config = ConfigDict(extra="ignore", regex_engine="python-re")
+    # Read by the OpenAPI document: an empty (or blank) value is valid for every parameter.
+    EMPTY_MEANS_ABSENT: ClassVar[bool] = True
 
     @model_validator(mode="before")
     @classmethod
@@ -78,7 +102,9 @@ class FilterQuery(PageQuery):
         return data
 
 
-SearchText = Annotated[str, Field(max_length=QUERY_MAX_LENGTH), AfterValidator(no_nul)]
+SearchText = Annotated[
+    str, Field(max_length=QUERY_MAX_LENGTH, pattern=NO_NUL_PATTERN), AfterValidator(no_nul)
+]
 
 
 class ContentListQuery(FilterQuery):

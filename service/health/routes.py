@@ -10,7 +10,7 @@ from observability.metrics import exposition
 from service.app_context import PraxisRequest
 from service.health import service
 from service.health.schemas import HealthOut
-from service.kit.openapi_docs import documented
+from service.kit.openapi_docs import PrometheusText, documented
 from service.kit.web import json_response
 
 HEALTH_CONTENT_TYPE = "application/health+json"
@@ -30,6 +30,7 @@ def _health(body: dict[str, Any], status: int = 200) -> HTTPResponse:
 @documented(
     "Liveness: the process answers; no dependency is checked",
     "Operations",
+    description="For a load balancer's liveness probe; never rate limited or cached.",
     responses={200: HealthOut},
     rate_limited=False,
     media_type=HEALTH_CONTENT_TYPE,
@@ -42,6 +43,8 @@ async def liveness(_: PraxisRequest) -> HTTPResponse:
 @documented(
     "Readiness: database and Redis, each with a short timeout",
     "Operations",
+    description="`pass`; `warn` when Redis is down and in-process fallbacks serve (still 200); "
+    "`fail` (503) when the database is down or the process is shutting down.",
     responses={200: HealthOut, 503: HealthOut},
     rate_limited=False,
     media_type=HEALTH_CONTENT_TYPE,
@@ -67,8 +70,10 @@ async def readiness(request: PraxisRequest) -> HTTPResponse:
 @documented(
     "Prometheus exposition of every worker's metrics (OpenMetrics when accepted)",
     "Operations",
-    responses={200: None},
+    description="The Prometheus text format, all workers summed; for the scraper.",
+    responses={200: PrometheusText},
     rate_limited=False,
+    media_type="text/plain",
 )
 async def metrics(request: PraxisRequest) -> HTTPResponse:
     body, content_type = exposition(request.headers.get("accept"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sanic import Blueprint
 from sanic.response import HTTPResponse
-from sanic_ext import openapi
 
 from service.app_context import PraxisRequest
 from service.history import service
@@ -23,18 +22,11 @@ TAG = "History"
 @documented(
     "The caller's sessions, newest started first, with content, tags and event counts",
     TAG,
+    description="Filters combine with AND; `since` and `until` are RFC 3339 timestamps with an "
+    "offset (send `+` as `%2B`).",
+    query=HistoryQuery,
     responses={200: HistoryPage},
-    errors=(422,),
 )
-@openapi.parameter("status", str, "query", description="active, completed or abandoned")
-@openapi.parameter(
-    "since", str, "query", description="RFC 3339 with offset; inclusive, on started_at"
-)
-@openapi.parameter(
-    "until", str, "query", description="RFC 3339 with offset; exclusive, on started_at"
-)
-@openapi.parameter("limit", int, "query", description="1–100, default 20")
-@openapi.parameter("cursor", str, "query", description="next_cursor of the previous page")
 @rbac.authenticated
 async def history(request: PraxisRequest, principal: Principal) -> HTTPResponse:
     query = parse_query(request, HistoryQuery)
@@ -45,6 +37,8 @@ async def history(request: PraxisRequest, principal: Principal) -> HTTPResponse:
 @documented(
     "The caller's totals, minutes, streaks and per-category figures",
     TAG,
+    description="Minutes count completed sessions only; a practice day is a UTC day on which "
+    "a session that was completed started.",
     responses={200: StatsOut},
 )
 @rbac.authenticated

@@ -6,7 +6,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from service.history.queries import HistoryRow
 from service.kit.pagination import Page, PageQuery
@@ -19,9 +27,13 @@ from service.sessions.schemas import (
     session_fields,
 )
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+# RFC 3339 with an offset, in years 1000-9998 (an offset can push the ends out of range in UTC)
+# and without leap seconds (Python's datetime has none); also the OpenAPI document's pattern.
+RFC3339_PATTERN = (
+    r"^(?:[1-8]\d{3}|9(?:[0-8]\d{2}|9[0-8]\d|99[0-8]))-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
 )
+_RFC3339 = re.compile(RFC3339_PATTERN)
 
 
 def _rfc3339(value: Any) -> Any:
@@ -40,12 +52,15 @@ def _representable_in_utc(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[
-    AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_representable_in_utc)
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_representable_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN}),
 ]
 
 
 class HistoryQuery(PageQuery):
-    status: SessionStatus | None = None
+    status: SessionStatus | None = Field(default=None, description="Only sessions in this status.")
     since: Timestamp | None = Field(default=None, description="Inclusive, on started_at.")
     until: Timestamp | None = Field(default=None, description="Exclusive, on started_at.")
 
@@ -74,8 +89,16 @@ class HistoryItemOut(SessionOut):
         return cls(content=content, event_count=row.event_count, **session_fields(row))
 
 
+_HISTORY_ITEM_EXAMPLE = SESSION_EXAMPLE | {
+    "content": SESSION_EXAMPLE["content"] | {"tags": ["lists", "python"]},
+    "event_count": 3,
+}
+
+
 class HistoryPage(Page[HistoryItemOut]):
-    pass
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"items": [_HISTORY_ITEM_EXAMPLE], "next_cursor": None}}
+    )
 
 
 class CategoryStatsOut(BaseModel):

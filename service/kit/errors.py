@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 from sanic import Request
+from sanic.constants import HTTP_METHODS
 from sanic.exceptions import (
     BadRequest,
     MethodNotAllowed,
@@ -37,41 +38,171 @@ _OUTAGE_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
 )
-PROBLEM_TYPE_BASE = "https://praxis.dev/problems/"
+# Problem ``type`` URIs point into the service's own error reference: {PUBLIC_URL}/docs/errors#CODE.
+ERROR_REFERENCE_PATH = "/docs/errors"
 
 
 @dataclass(frozen=True)
 class ErrorSpec:
     status: int
     title: str
+    # What happened and what a client should do about it: the error reference's text.
+    description: str
 
 
 class ErrorCode(Enum):
-    """Stable identifiers clients branch on; each is documented in docs/errors.md."""
+    """Stable identifiers clients branch on; the error reference (/docs/errors, docs/errors.md)
+    is generated from this catalog."""
 
-    VALIDATION_FAILED = ErrorSpec(422, "Validation failed")
-    MALFORMED_JSON = ErrorSpec(400, "Malformed JSON")
-    UNSUPPORTED_MEDIA_TYPE = ErrorSpec(415, "Unsupported media type")
-    PAYLOAD_TOO_LARGE = ErrorSpec(413, "Payload too large")
-    AUTH_REQUIRED = ErrorSpec(401, "Authentication required")
-    TOKEN_EXPIRED = ErrorSpec(401, "Token expired")
-    TOKEN_INVALID = ErrorSpec(401, "Token invalid")
-    TOKEN_REVOKED = ErrorSpec(401, "Token revoked")
-    INVALID_CREDENTIALS = ErrorSpec(401, "Invalid credentials")
-    ACCOUNT_DISABLED = ErrorSpec(403, "Account disabled")
-    PERMISSION_DENIED = ErrorSpec(403, "Permission denied")
-    NOT_FOUND = ErrorSpec(404, "Not found")
-    METHOD_NOT_ALLOWED = ErrorSpec(405, "Method not allowed")
-    EMAIL_TAKEN = ErrorSpec(409, "Email taken")
-    SLUG_TAKEN = ErrorSpec(409, "Slug taken")
-    CONTENT_IN_USE = ErrorSpec(409, "Content in use")
-    ROLE_EXISTS = ErrorSpec(409, "Role exists")
-    SESSION_LIMIT = ErrorSpec(409, "Too many active sessions")
-    SESSION_CLOSED = ErrorSpec(409, "Session closed")
-    IDEMPOTENCY_KEY_REUSED = ErrorSpec(409, "Idempotency key reused")
-    RATE_LIMITED = ErrorSpec(429, "Too many requests")
-    INTERNAL_ERROR = ErrorSpec(500, "Internal server error")
-    SERVICE_UNAVAILABLE = ErrorSpec(503, "Service unavailable")
+    VALIDATION_FAILED = ErrorSpec(
+        422,
+        "Validation failed",
+        "A body field, query parameter or header is invalid: `limit` outside 1-100, an "
+        "unparseable cursor, a bad filter value, a missing or malformed field. `errors` names "
+        "each field with its message; fix those and send again.",
+    )
+    MALFORMED_JSON = ErrorSpec(
+        400,
+        "Malformed JSON",
+        "The body is not parseable JSON. Send a JSON object encoded in UTF-8.",
+    )
+    UNSUPPORTED_MEDIA_TYPE = ErrorSpec(
+        415,
+        "Unsupported media type",
+        "A body was sent with a content type other than `application/json`. Send "
+        "`Content-Type: application/json`.",
+    )
+    PAYLOAD_TOO_LARGE = ErrorSpec(
+        413,
+        "Payload too large",
+        "The request body exceeds 1 MiB, or a session event's `data` exceeds 16 KiB. Send less; "
+        "retrying the same request will fail again.",
+    )
+    AUTH_REQUIRED = ErrorSpec(
+        401,
+        "Authentication required",
+        "The endpoint needs `Authorization: Bearer <access token>` and none was sent. Log in "
+        "and send the access token.",
+    )
+    TOKEN_EXPIRED = ErrorSpec(
+        401,
+        "Token expired",
+        "The access token (or refresh token) is past its expiry. Exchange the refresh token at "
+        "`POST /api/v1/auth/refresh`, or log in again.",
+    )
+    TOKEN_INVALID = ErrorSpec(
+        401,
+        "Token invalid",
+        "The token is malformed, wrongly signed, uses a refused algorithm, lacks a required "
+        "claim, or its user no longer exists. Log in again; do not retry with the same token.",
+    )
+    TOKEN_REVOKED = ErrorSpec(
+        401,
+        "Token revoked",
+        "The refresh token was already used or revoked, or the access token belongs to a login "
+        "that was logged out. Reuse of a spent refresh token revokes every token of that login. "
+        "Log in again.",
+    )
+    INVALID_CREDENTIALS = ErrorSpec(
+        401,
+        "Invalid credentials",
+        "Login with an unknown email or a wrong password (the two are not distinguished). Check "
+        "them; repeated attempts are rate limited.",
+    )
+    ACCOUNT_DISABLED = ErrorSpec(
+        403,
+        "Account disabled",
+        "The account was deactivated by an administrator; its tokens no longer work. Contact an "
+        "administrator.",
+    )
+    PERMISSION_DENIED = ErrorSpec(
+        403,
+        "Permission denied",
+        "The caller lacks the permission the endpoint needs (named in `detail`). Ask an "
+        "administrator for a role that grants it; retrying will not help.",
+    )
+    NOT_FOUND = ErrorSpec(
+        404,
+        "Not found",
+        "Unknown route, unknown or unpublished content, or a session that does not exist or "
+        "belongs to someone else. Check the path and the id.",
+    )
+    METHOD_NOT_ALLOWED = ErrorSpec(
+        405,
+        "Method not allowed",
+        "The route exists but does not serve this method. The `Allow` header lists the methods "
+        "it serves.",
+    )
+    EMAIL_TAKEN = ErrorSpec(
+        409,
+        "Email taken",
+        "Registration with an email already in use (compared case-insensitively). Log in "
+        "instead, or register another address.",
+    )
+    SLUG_TAKEN = ErrorSpec(
+        409,
+        "Slug taken",
+        "Creating or renaming content to a slug another item has. Choose another slug, or leave "
+        "it out on create to have one derived from the title.",
+    )
+    CONTENT_IN_USE = ErrorSpec(
+        409,
+        "Content in use",
+        "Deleting content that practice sessions refer to. Unpublish it instead: that hides it "
+        "from the public while keeping members' history intact.",
+    )
+    ROLE_EXISTS = ErrorSpec(
+        409,
+        "Role exists",
+        "Creating a role whose name is taken. Choose another name, or change the existing role "
+        "with `PUT /api/v1/admin/roles/{name}`.",
+    )
+    ROLE_BUILTIN = ErrorSpec(
+        409,
+        "Role is built in",
+        "The built-in roles (`admin`, `editor`, `member`) cannot be changed. Create a role of "
+        "your own with the permissions wanted.",
+    )
+    LAST_ADMIN = ErrorSpec(
+        409,
+        "Last admin",
+        "Taking the `admin` role from (or deactivating) the last active administrator would "
+        "leave nobody able to administer. Make another user an admin first.",
+    )
+    SESSION_LIMIT = ErrorSpec(
+        409,
+        "Too many active sessions",
+        "Starting a session while 5 are already active. Complete or abandon one first.",
+    )
+    SESSION_CLOSED = ErrorSpec(
+        409,
+        "Session closed",
+        "Changing, adding events to, completing or abandoning a session that is no longer "
+        "active. Start a new session.",
+    )
+    IDEMPOTENCY_KEY_REUSED = ErrorSpec(
+        409,
+        "Idempotency key reused",
+        "An `Idempotency-Key` was reused with a different request body. Use a new key for a new "
+        "request; resend the original body to get the original answer.",
+    )
+    RATE_LIMITED = ErrorSpec(
+        429,
+        "Too many requests",
+        "A rate-limit policy is exhausted (`violated-policies` names it). Wait the seconds given "
+        "in `Retry-After` before retrying; `RateLimit` and `RateLimit-Policy` tell the quota.",
+    )
+    INTERNAL_ERROR = ErrorSpec(
+        500,
+        "Internal server error",
+        "An unexpected failure on the server; it is logged with the request id. Retry later, and "
+        "quote `request_id` when reporting it.",
+    )
+    SERVICE_UNAVAILABLE = ErrorSpec(
+        503,
+        "Service unavailable",
+        "A dependency the request needs (the database) is unavailable. Retry with backoff.",
+    )
 
     @property
     def status(self) -> int:
@@ -80,6 +211,14 @@ class ErrorCode(Enum):
     @property
     def title(self) -> str:
         return self.value.title
+
+    @property
+    def description(self) -> str:
+        return self.value.description
+
+    def type_uri(self, public_url: str) -> str:
+        """The problem ``type``: this code's entry in the service's error reference."""
+        return f"{public_url}{ERROR_REFERENCE_PATH}#{self.name}"
 
 
 @dataclass(frozen=True)
@@ -129,7 +268,7 @@ def from_pydantic(exc: ValidationError, prefix: str = "") -> ApiError:
 
 def problem_response(request: PraxisRequest | None, error: ApiError) -> HTTPResponse:
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + error.code.name.lower().replace("_", "-"),
+        "type": error.code.type_uri(public_url_of(request)),
         "title": error.code.title,
         "status": error.code.status,
         "detail": error.detail,
@@ -145,6 +284,10 @@ def problem_response(request: PraxisRequest | None, error: ApiError) -> HTTPResp
         headers=error.headers,
         content_type=PROBLEM_CONTENT_TYPE,
     )
+
+
+def public_url_of(request: PraxisRequest | None) -> str:
+    return request.app.ctx.settings.public_base_url if request is not None else ""
 
 
 def request_id_of(request: PraxisRequest | None) -> str | None:
@@ -210,7 +353,7 @@ def register_error_handlers(app: PraxisApp) -> None:
     async def handle_sanic_error(request: PraxisRequest, exc: SanicException) -> HTTPResponse:
         error = translate_sanic_exception(exc)
         if isinstance(exc, MethodNotAllowed):
-            error.headers["Allow"] = ", ".join(sorted(getattr(exc, "allowed_methods", [])))
+            error.headers["Allow"] = ", ".join(allowed_methods(request, exc))
         return problem_response(request, error)
 
     @app.exception(Exception)
@@ -224,6 +367,22 @@ def register_error_handlers(app: PraxisApp) -> None:
         return problem_response(
             request, ApiError(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
         )
+
+
+def allowed_methods(request: PraxisRequest, exc: MethodNotAllowed) -> list[str]:
+    """The methods the requested path is served with. The router names them for static routes
+    only; for a route with parameters, each method is looked up (the router caches lookups)."""
+    named: Iterable[str] | None = getattr(exc, "allowed_methods", None)
+    if named:
+        return sorted(named)
+    served = []
+    for method in HTTP_METHODS:
+        try:
+            request.app.router.get(request.path, method.value, None)
+        except (NotFound, MethodNotAllowed):
+            continue
+        served.append(method.value)
+    return sorted(served)
 
 
 def is_dependency_outage(exc: BaseException | None) -> bool:

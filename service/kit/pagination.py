@@ -35,8 +35,14 @@ class PageQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = Field(default=None, max_length=512)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
+    cursor: str | None = Field(
+        default=None,
+        max_length=512,
+        # An opaque format: only a next_cursor this API answered is a cursor.
+        json_schema_extra={"format": "cursor"},
+        description="The `next_cursor` of the previous page; opaque.",
+    )
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -6,12 +6,11 @@ import uuid
 
 from sanic import Blueprint
 from sanic.response import HTTPResponse
-from sanic_ext import openapi
 
 from service.app_context import PraxisRequest
 from service.kit import rbac
-from service.kit.errors import validation_error
-from service.kit.openapi_docs import documented
+from service.kit.errors import ErrorCode, validation_error
+from service.kit.openapi_docs import Link, documented, parameter
 from service.kit.rbac import Principal
 from service.kit.web import json_response, parse_body
 from service.sessions import service
@@ -29,24 +28,44 @@ from service.sessions.schemas import (
 sessions_bp = Blueprint("sessions", url_prefix="/sessions")
 
 TAG = "Practice sessions"
+_BY_ID = {"session_id": "$response.body#/id"}
+SESSION_LINKS = {
+    "GetSession": Link("sessions.get_session", _BY_ID, "The session just written."),
+    "UpdateSession": Link("sessions.update_session", _BY_ID),
+    "RecordEvent": Link("sessions.record_event", _BY_ID),
+    "CompleteSession": Link("sessions.complete_session", _BY_ID),
+    "AbandonSession": Link("sessions.abandon_session", _BY_ID),
+}
+CLOSED_SESSION_CODES = (ErrorCode.NOT_FOUND, ErrorCode.SESSION_CLOSED)
+IDEMPOTENCY_KEY_PARAMETER = parameter(
+    IDEMPOTENCY_KEY_HEADER,
+    # Printable ASCII, not starting or ending with a space (HTTP would strip it).
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDEMPOTENCY_KEY_MAX_CHARS,
+        "pattern": "^[!-~]([ -~]*[!-~])?$",
+    },
+    "header",
+    f"1–{IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters. A retry with the "
+    "same key and body replays the first answer (with `Idempotent-Replayed: true`) and creates "
+    "nothing; the same key with another body is 409 `IDEMPOTENCY_KEY_REUSED`. Keys are per user "
+    "and kept 24 hours; 404 and 409 `SESSION_LIMIT` answers are replayed too.",
+    required=False,
+)
 
 
 @sessions_bp.post("")
 @documented(
-    "Start a practice session on a published content item (at most 5 active at once)",
+    "Start a practice session on a published content item",
     TAG,
+    description="At most 5 sessions may be active at once (409 `SESSION_LIMIT`). Send an "
+    "`Idempotency-Key` to retry safely.",
     body=StartSessionRequest,
     responses={201: SessionOut},
-    errors=(404, 409),
-)
-@openapi.parameter(
-    IDEMPOTENCY_KEY_HEADER,
-    str,
-    "header",
-    description=f"1–{IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters. A retry with the "
-    "same key and body replays the first answer (with `Idempotent-Replayed: true`) and creates "
-    "nothing; the same key with another body is 409 IDEMPOTENCY_KEY_REUSED. Keys are per user "
-    "and kept 24 hours; 404 and 409 SESSION_LIMIT answers are replayed too.",
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.SESSION_LIMIT, ErrorCode.IDEMPOTENCY_KEY_REUSED),
+    links=SESSION_LINKS,
+    parameters=(IDEMPOTENCY_KEY_PARAMETER,),
 )
 @rbac.authenticated
 async def start_session(request: PraxisRequest, principal: Principal) -> HTTPResponse:
@@ -58,7 +77,11 @@ async def start_session(request: PraxisRequest, principal: Principal) -> HTTPRes
 
 @sessions_bp.get("/<session_id:uuid>")
 @documented(
-    "One of the caller's practice sessions", TAG, responses={200: SessionOut}, errors=(404,)
+    "One of the caller's practice sessions",
+    TAG,
+    description="Another user's session is 404, as if it did not exist.",
+    responses={200: SessionOut},
+    errors=(ErrorCode.NOT_FOUND,),
 )
 @rbac.authenticated
 async def get_session(
@@ -71,9 +94,11 @@ async def get_session(
 @documented(
     "Report progress or notes on an active session",
     TAG,
+    description="Fields left out (or null) keep their value.",
     body=UpdateSessionRequest,
     responses={200: SessionOut},
-    errors=(404, 409),
+    errors=CLOSED_SESSION_CODES,
+    links=SESSION_LINKS,
 )
 @rbac.authenticated
 async def update_session(
@@ -87,9 +112,10 @@ async def update_session(
 @documented(
     "Record an event on an active session",
     TAG,
+    description="`data` is a JSON object of at most 16 KiB serialized (larger: 413).",
     body=EventRequest,
     responses={201: EventOut},
-    errors=(404, 409),
+    errors=CLOSED_SESSION_CODES,
 )
 @rbac.authenticated
 async def record_event(
@@ -104,9 +130,10 @@ async def record_event(
 @documented(
     "Complete an active session, with an optional score",
     TAG,
+    description="Sets `ended_at` and `duration_seconds`; the session can no longer change.",
     body=CompleteRequest,
     responses={200: SessionOut},
-    errors=(404, 409),
+    errors=CLOSED_SESSION_CODES,
 )
 @rbac.authenticated
 async def complete_session(
@@ -117,7 +144,13 @@ async def complete_session(
 
 
 @sessions_bp.post("/<session_id:uuid>/abandon")
-@documented("Abandon an active session", TAG, responses={200: SessionOut}, errors=(404, 409))
+@documented(
+    "Abandon an active session",
+    TAG,
+    description="Sets `ended_at`; abandoned sessions count in history but not in minutes.",
+    responses={200: SessionOut},
+    errors=CLOSED_SESSION_CODES,
+)
 @rbac.authenticated
 async def abandon_session(
     _: PraxisRequest, session_id: uuid.UUID, principal: Principal

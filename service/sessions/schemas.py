@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from service.kit.fields import refusing_nul
 from service.models import ContentKind, Difficulty, SessionStatus
@@ -42,11 +43,39 @@ def _json_object_storable(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, AfterValidator(_without_nul)]
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$"), AfterValidator(_without_nul)]
 Notes = Annotated[Text, Field(max_length=MAX_NOTES_CHARS)]
 Progress = Annotated[int, Field(ge=0, le=100, strict=True)]
 Score = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
-EventData = Annotated[dict[str, Any], AfterValidator(_json_object_storable)]
+
+
+def _closed(schema: dict[str, Any]) -> None:
+    # Pydantic states the key rule as patternProperties; other keys must not be allowed either.
+    schema["additionalProperties"] = False
+
+
+# JSON that PostgreSQL's jsonb can store: no NUL in any string, keys included. Validated (and
+# documented, recursively) by Pydantic; _json_object_storable adds the nesting limit.
+if TYPE_CHECKING:  # mypy cannot resolve a recursive TypeAliasType before Python 3.12's `type`
+    StorableJson = Any
+else:
+    StorableJson = TypeAliasType(
+        "StorableJson",
+        Union[  # noqa: UP007 - a recursive alias needs the Union spelled out
+            Text,
+            int,
+            float,
+            bool,
+            None,
+            list["StorableJson"],
+            Annotated[dict[Text, "StorableJson"], Field(json_schema_extra=_closed)],
+        ],
+    )
+EventData = Annotated[
+    dict[Text, StorableJson],
+    Field(json_schema_extra=_closed),
+    AfterValidator(_json_object_storable),
+]
 
 
 class StartSessionRequest(BaseModel):

@@ -16,12 +16,21 @@ from service.admin.content.schemas import (
 from service.app_context import PraxisRequest
 from service.content.service import content_cache
 from service.kit import rbac
-from service.kit.openapi_docs import documented, query_parameters
+from service.kit.errors import ErrorCode
+from service.kit.openapi_docs import Link, documented
 from service.kit.web import json_response, parse_body, parse_query
 
 admin_content_bp = Blueprint("admin_content", url_prefix="/admin")
 
 CONTENT_TAG = "Admin: content"
+_BY_ID = {"content_id": "$response.body#/id"}
+CONTENT_LINKS = {
+    "GetContent": Link("admin.content.get_content", _BY_ID, "The item just written."),
+    "UpdateContent": Link("admin.content.update_content", _BY_ID),
+    "DeleteContent": Link("admin.content.delete_content", _BY_ID),
+    "PublishContent": Link("admin.content.publish_content", _BY_ID),
+    "UnpublishContent": Link("admin.content.unpublish_content", _BY_ID),
+}
 
 
 def _write_context(request: PraxisRequest) -> content_service.WriteContext:
@@ -36,10 +45,10 @@ def _write_context(request: PraxisRequest) -> content_service.WriteContext:
 @documented(
     "Content of any status, newest created first",
     CONTENT_TAG,
+    description="`q` matches a substring of the title or slug, case-insensitively.",
+    query=AdminContentQuery,
     responses={200: AdminContentPage},
-    errors=(422,),
 )
-@query_parameters(AdminContentQuery)
 @rbac.require_permission("content:read")
 async def list_content(request: PraxisRequest) -> HTTPResponse:
     query = parse_query(request, AdminContentQuery)
@@ -50,9 +59,12 @@ async def list_content(request: PraxisRequest) -> HTTPResponse:
 @documented(
     "Create a content item (as a draft)",
     CONTENT_TAG,
+    description="The slug is derived from the title when absent (made unique with a `-2`, "
+    "`-3`... suffix); an explicit slug that is taken is 409 `SLUG_TAKEN`. Answers `Location`.",
     body=ContentCreate,
     responses={201: AdminContentOut},
-    errors=(409,),
+    errors=(ErrorCode.SLUG_TAKEN,),
+    links=CONTENT_LINKS,
 )
 @rbac.require_permission("content:write")
 async def create_content(request: PraxisRequest) -> HTTPResponse:
@@ -64,7 +76,11 @@ async def create_content(request: PraxisRequest) -> HTTPResponse:
 
 @admin_content_bp.get("/content/<content_id:uuid>")
 @documented(
-    "A content item of any status", CONTENT_TAG, responses={200: AdminContentOut}, errors=(404,)
+    "A content item of any status",
+    CONTENT_TAG,
+    description="Drafts included, with the body.",
+    responses={200: AdminContentOut},
+    errors=(ErrorCode.NOT_FOUND,),
 )
 @rbac.require_permission("content:read")
 async def get_content(_: PraxisRequest, content_id: uuid.UUID) -> HTTPResponse:
@@ -75,9 +91,12 @@ async def get_content(_: PraxisRequest, content_id: uuid.UUID) -> HTTPResponse:
 @documented(
     "Change some fields of a content item; tags, when sent, replace its tags",
     CONTENT_TAG,
+    description="Only the fields sent change; `null` is refused (leave a field out to keep "
+    "it). The change is visible to the next public read.",
     body=ContentUpdate,
     responses={200: AdminContentOut},
-    errors=(404, 409),
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.SLUG_TAKEN),
+    links=CONTENT_LINKS,
 )
 @rbac.require_permission("content:write")
 async def update_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTPResponse:
@@ -89,10 +108,11 @@ async def update_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTPR
 
 @admin_content_bp.delete("/content/<content_id:uuid>")
 @documented(
-    "Delete a content item no practice session refers to (else 409 CONTENT_IN_USE)",
+    "Delete a content item no practice session refers to",
     CONTENT_TAG,
+    description="Content that sessions refer to is 409 `CONTENT_IN_USE`: unpublish it instead.",
     responses={204: None},
-    errors=(404, 409),
+    errors=(ErrorCode.NOT_FOUND, ErrorCode.CONTENT_IN_USE),
 )
 @rbac.require_permission("content:delete")
 async def delete_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTPResponse:
@@ -102,10 +122,12 @@ async def delete_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTPR
 
 @admin_content_bp.post("/content/<content_id:uuid>/publish")
 @documented(
-    "Publish a content item (an already published one keeps its published_at)",
+    "Publish a content item",
     CONTENT_TAG,
+    description="An already published item keeps its `published_at`.",
     responses={200: AdminContentOut},
-    errors=(404,),
+    errors=(ErrorCode.NOT_FOUND,),
+    links=CONTENT_LINKS,
 )
 @rbac.require_permission("content:publish")
 async def publish_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTPResponse:
@@ -114,10 +136,12 @@ async def publish_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTP
 
 @admin_content_bp.post("/content/<content_id:uuid>/unpublish")
 @documented(
-    "Unpublish a content item: back to draft, hidden from the public",
+    "Unpublish a content item",
     CONTENT_TAG,
+    description="Back to draft: hidden from the public from the next read on.",
     responses={200: AdminContentOut},
-    errors=(404,),
+    errors=(ErrorCode.NOT_FOUND,),
+    links=CONTENT_LINKS,
 )
 @rbac.require_permission("content:publish")
 async def unpublish_content(request: PraxisRequest, content_id: uuid.UUID) -> HTTPResponse:

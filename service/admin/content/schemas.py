@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from service.content.schemas import (
+    NO_NUL_PATTERN,
     Category,
     ContentFields,
     FilterQuery,
@@ -22,12 +23,23 @@ from service.kit.pagination import Page
 from service.models import ContentKind, ContentStatus, Difficulty
 
 MAX_DURATION_MINUTES = 24 * 60
-MAX_BODY_CHARACTERS = 200_000
+# Small enough that any body the schema allows, even JSON-escaped (up to 12 bytes a character),
+# fits the 1 MiB request limit: a valid body is never refused as too large.
+MAX_BODY_CHARACTERS = 50_000
+# Something besides whitespace, and no NUL.
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-Title = Annotated[str, Field(max_length=200), AfterValidator(no_nul), AfterValidator(non_blank)]
-Summary = Annotated[str, Field(max_length=1000), AfterValidator(no_nul)]
-Body = Annotated[str, Field(max_length=MAX_BODY_CHARACTERS), AfterValidator(no_nul)]
+Title = Annotated[
+    str,
+    Field(max_length=200, pattern=NON_BLANK_PATTERN),
+    AfterValidator(no_nul),
+    AfterValidator(non_blank),
+]
+Summary = Annotated[str, Field(max_length=1000, pattern=NO_NUL_PATTERN), AfterValidator(no_nul)]
+Body = Annotated[
+    str, Field(max_length=MAX_BODY_CHARACTERS, pattern=NO_NUL_PATTERN), AfterValidator(no_nul)
+]
 # Strict: "10", 10.5 and true are not durations.
 Duration = Annotated[int, Field(strict=True, ge=1, le=MAX_DURATION_MINUTES)]
 
@@ -48,7 +60,9 @@ class ContentCreate(BaseModel):
     with a ``-2``, ``-3``... suffix); an explicit slug that is taken is a 409 ``SLUG_TAKEN``.
     Tags are stripped and lower-cased, duplicates dropped, created on first use."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _WRITE_EXAMPLE})
+    model_config = ConfigDict(
+        extra="forbid", regex_engine="python-re", json_schema_extra={"example": _WRITE_EXAMPLE}
+    )
 
     title: Title
     summary: Summary
@@ -61,12 +75,21 @@ class ContentCreate(BaseModel):
     slug: Slug | None = None
 
 
+def _fields_not_nullable(schema: dict[str, Any]) -> None:
+    """The document of ContentUpdate: a field may be left out, never sent as null."""
+    for field in schema["properties"].values():
+        variants = field.pop("anyOf", None)
+        if variants is not None:
+            field.update(next(v for v in variants if v != {"type": "null"}))
+        field.pop("default", None)
+    schema["example"] = {"title": "SQL joins: warm-up", "tags": ["sql"]}
+
+
 class ContentUpdate(BaseModel):
     """Only the fields sent change; ``tags``, when sent, replaces the item's tags."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"example": {"title": "SQL joins: warm-up", "tags": ["sql"]}},
+        extra="forbid", regex_engine="python-re", json_schema_extra=_fields_not_nullable
     )
 
     title: Title | None = None

@@ -1,0 +1,54 @@
+"""Loaded by Schemathesis (its own venv: only the standard library, schemathesis and hypothesis).
+
+A cursor is opaque: the only valid ones are the ``next_cursor`` values the API answered, which a
+JSON schema cannot describe, so the document gives cursors the format ``cursor`` and this says
+how to make one: the base64url JSON of a sort key, as the service encodes it. The checks are
+Schemathesis's own; this only teaches its generator a format."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+
+SEARCH_PATH = "/api/v1/content"
+# A search page is ordered by rank first: its cursors carry the rank before the time and id.
+SEARCH_RANK = 0.5
+
+
+def encode(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+
+
+_moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+schemathesis.openapi.format(
+    "cursor",
+    st.tuples(_moments, st.uuids()).map(lambda key: encode([key[0].isoformat(), str(key[1])])),
+)
+
+
+@schemathesis.hook
+def map_query(context: schemathesis.HookContext, query: dict[str, Any] | None) -> Any:
+    """On a search (``q`` given), a generated (time, id) cursor becomes a (rank, time, id) one."""
+    operation = context.operation
+    if not query or operation is None or operation.path != SEARCH_PATH:
+        return query
+    cursor, search = query.get("cursor"), str(query.get("q") or "").strip()
+    key = decode(cursor) if isinstance(cursor, str) and search else None
+    if isinstance(key, list) and len(key) == 2:
+        query["cursor"] = encode([SEARCH_RANK, *key])
+    return query
