@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import Server
+from tests.support.servers import Server
 
 
 @dataclass(frozen=True)
