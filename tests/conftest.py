@@ -39,6 +39,7 @@ DATA_TABLES = [
     "tags",
     "refresh_tokens",
     "audit_records",
+    "admin_email_listings",
     "user_roles",
     "users",
 ]

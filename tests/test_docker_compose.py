@@ -36,12 +36,15 @@ def test_the_api_health_check_probes_readiness_on_its_own_port():
     assert "127.0.0.1:8000" in probe
 
 
-def test_the_api_is_configured_to_pass_its_own_production_checks():
+def test_the_api_passes_its_own_production_checks_once_its_example_secret_is_changed():
     from service.config import Settings
 
-    settings = Settings(**{k.lower(): v for k, v in SERVICES["api"]["environment"].items()})
-    assert settings.is_production
-    assert settings.production_problems() == []
+    environment = {k.lower(): v for k, v in SERVICES["api"]["environment"].items()}
+    as_shipped = Settings(**environment)
+    changed = Settings(**{**environment, "jwt_secret": "Vq3xN8rT2mKp7LwZ5yHc9BfJ4dGs6AeU"})
+    assert as_shipped.is_production
+    assert [p for p in as_shipped.production_problems() if "JWT_SECRET" in p]
+    assert changed.production_problems() == []
 
 
 def test_api_urls_point_at_the_compose_services_and_ports():

@@ -4,6 +4,7 @@ endpoint really sends is captured and EXPLAINed (no sequential scan of the big t
 import asyncio
 import json
 import random
+import uuid
 
 import asyncpg
 import pytest
@@ -63,7 +64,7 @@ def scans(nodes, table):
 
 
 def test_history_reads_the_callers_sessions_through_an_index(api, seeded, settings, database_url):
-    token, _ = security.issue_access_token(seeded, settings.jwt_secret, 60)
+    token, _ = security.issue_access_token(seeded, uuid.uuid4(), settings.jwt_secret, 60)
     statements = statements_of(api, "/api/v1/history?limit=20", token=token)
     history = [s for s in statements if "practice_sessions" in s[0]]
     assert history, "the history endpoint sent no query on practice_sessions"

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from service.kit.fields import non_blank
+from service.kit.fields import non_blank, refusing_nul
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -19,9 +19,12 @@ def _normalized_email(value: str) -> str:
     return email
 
 
-Email = Annotated[str, AfterValidator(_normalized_email)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(non_blank)]
-Password = Annotated[str, Field(min_length=8, max_length=256)]
+# PostgreSQL text cannot hold U+0000: refused here (422) before any hashing or query.
+_no_nul = refusing_nul("must not contain the NUL character")
+Text = Annotated[str, AfterValidator(_no_nul)]
+Email = Annotated[Text, AfterValidator(_normalized_email)]
+DisplayName = Annotated[Text, Field(min_length=1, max_length=100), AfterValidator(non_blank)]
+Password = Annotated[Text, Field(min_length=8, max_length=256)]
 
 
 class RegisterRequest(BaseModel):
@@ -47,8 +50,8 @@ class LoginRequest(BaseModel):
         json_schema_extra={"example": {"email": "ada@example.com", "password": "correct horse"}},
     )
 
-    email: Annotated[str, Field(max_length=320)]
-    password: Annotated[str, Field(max_length=256)]
+    email: Annotated[Text, Field(max_length=320)]
+    password: Annotated[Text, Field(max_length=256)]
 
 
 class RefreshRequest(BaseModel):
@@ -56,7 +59,7 @@ class RefreshRequest(BaseModel):
         extra="forbid", json_schema_extra={"example": {"refresh_token": "b1F3...Qw"}}
     )
 
-    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+    refresh_token: Annotated[Text, Field(min_length=1, max_length=512)]
 
 
 class TokenPair(BaseModel):

@@ -62,6 +62,8 @@ class ErrorCode(Enum):
     SLUG_TAKEN = ErrorSpec(409, "Slug taken")
     CONTENT_IN_USE = ErrorSpec(409, "Content in use")
     ROLE_EXISTS = ErrorSpec(409, "Role exists")
+    ROLE_BUILTIN = ErrorSpec(409, "Built-in role")
+    LAST_ADMIN = ErrorSpec(409, "Last admin")
     SESSION_LIMIT = ErrorSpec(409, "Too many active sessions")
     SESSION_CLOSED = ErrorSpec(409, "Session closed")
     IDEMPOTENCY_KEY_REUSED = ErrorSpec(409, "Idempotency key reused")

@@ -5,7 +5,7 @@ import uuid
 
 import jwt
 
-from service.models import Role, User
+from service.models import User
 
 ME = "/api/v1/users/me"
 
@@ -40,14 +40,12 @@ def test_editor_has_exactly_the_content_permissions(api, make):
     ]
 
 
-def test_a_role_change_applies_to_the_next_request(api, make, server):
-    user = make.user()
+def test_a_role_change_applies_to_the_next_request(api, make):
+    user, admin = make.user(), make.admin()
     assert api.get(ME, token=user.token).json()["permissions"] == []
 
-    async def promote():
-        await (await User.get(id=user.id)).roles.add(await Role.get(name="editor"))
-
-    server.run(promote())
+    roles = {"roles": ["editor", "member"]}
+    api.put(f"/api/v1/admin/users/{user.id}/roles", token=admin.token, json=roles)
     assert "content:write" in api.get(ME, token=user.token).json()["permissions"]
 
 
