@@ -1,7 +1,9 @@
 """GET /admin/audit: the records every admin write leaves, newest first, filtered and paged."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from service.kit.pagination import Keyset, encode_cursor
 from service.models import AuditRecord
 from tests.test_errors import assert_problem
 
@@ -77,14 +79,14 @@ def test_pages_walk_every_record_once(api, make):
 
 def test_bad_filters_are_422(api, make):
     admin = make.admin()
-    content_cursor = "WyIyMDI2LTExLTI1VDIxOjAwOjAwKzAwOjAwIiwiMGY4ZmFkNWItZDljYi00NjlmLWExNjUtNzA4Njc3Mjg5NTBlIl0"
+    content_cursor = Keyset(datetime.now(UTC), uuid.uuid4()).sort_key()
     for params in (
         {"actor": "not-a-uuid"},
         {"since": "yesterday"},
         {"until": "2026-11-01T00:00:00"},  # no offset
         {"action": "a\x00b"},
         {"limit": "500"},
-        {"cursor": content_cursor},  # a content cursor (a UUID id), not an audit one
+        {"cursor": encode_cursor(content_cursor)},  # a content cursor (a UUID id), not an audit one
     ):
         response = api.get(AUDIT, token=admin.token, params=params)
         assert_problem(response, 422, "VALIDATION_FAILED")
