@@ -11,7 +11,10 @@ from sanic_ext import Extend
 from observability import context
 from observability.logging import install_request_logging
 from observability.tracing import install_tracing
+from service.admin.audit.routes import admin_audit_bp
 from service.admin.content.routes import admin_content_bp
+from service.admin.roles.routes import admin_roles_bp
+from service.admin.users.routes import admin_users_bp
 from service.app_context import AppContext, PraxisApp, PraxisRequest
 from service.auth.routes import auth_bp, users_bp
 from service.config import Settings
@@ -22,6 +25,7 @@ from service.history.routes import history_bp
 from service.infra import db, redis_client
 from service.kit.cors import configure_cors
 from service.kit.errors import FailureRecordingErrorHandler, register_error_handlers
+from service.kit.principal_cache import PrincipalCache
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
@@ -67,6 +71,9 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
         sessions_bp,
         history_bp,
         admin_content_bp,
+        admin_users_bp,
+        admin_roles_bp,
+        admin_audit_bp,
         version=1,
         version_prefix="/api/v",
     )
@@ -109,6 +116,12 @@ def _register_listeners(app: PraxisApp) -> None:
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
         app.ctx.redis_breaker = ReportingBreaker()
+        app.ctx.principal_cache = PrincipalCache(
+            app.ctx.redis,
+            app.ctx.redis_breaker,
+            settings.redis_key_prefix,
+            settings.cache_ttl_seconds,
+        )
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)
 

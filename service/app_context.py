@@ -13,6 +13,7 @@ from sanic.config import Config
 
 from service.config import Settings
 from service.infra.redis_client import RedisBreaker
+from service.kit.principal_cache import PrincipalCache
 
 if TYPE_CHECKING:
     from service.health.monitor import DatabaseProbe
@@ -27,6 +28,10 @@ class AppContext:
         self.redis: Redis | None = None
         # Shared by the cache and the limiter: once Redis fails, both stay off it for a while.
         self.redis_breaker = RedisBreaker()
+        # The callers' cached permissions; given the Redis client by the start listener.
+        self.principal_cache = PrincipalCache(
+            None, self.redis_breaker, settings.redis_key_prefix, settings.cache_ttl_seconds
+        )
         # Set by the rate limiter's start listener; None when RATE_LIMIT_ENABLED is false.
         self.rate_limiter: RateLimiter | None = None
         self.read_caches: dict[str, ReadCache] = {}

@@ -14,6 +14,11 @@ RATE_LIMIT_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
 PUBLIC_URL_PATTERN = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# A secret drawn at random from any usual alphabet has far more distinct characters than this.
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+# Placeholders published in this repository (docker-compose.yml) or typical of examples: a
+# deployment that kept one signs tokens anybody can forge.
+EXAMPLE_SECRET_MARKERS = ("change-me", "changeme", "example", "placeholder", "secret-of-at-least")
 
 
 class RateLimit:
@@ -124,13 +129,34 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL must be set explicitly (not 'auto') in production")
         if self.redis_url == "auto":
             problems.append("REDIS_URL must be set explicitly (not 'auto') in production")
-        if len(self.jwt_secret) < MIN_PRODUCTION_SECRET_LENGTH:
+        if self.redis_url.strip().lower() == "none" and self.workers > 1:
             problems.append(
-                f"JWT_SECRET must have at least {MIN_PRODUCTION_SECRET_LENGTH} characters"
+                "REDIS_URL=none keeps limits, caches and revocations per process: "
+                "it is refused with WORKERS > 1"
             )
-        if "*" in self.cors_origin_list:
-            problems.append("CORS_ORIGINS='*' is refused in production; list exact origins")
+        problems.extend(secret_problems(self.jwt_secret))
+        # "null" is the origin of sandboxed frames and file: pages: anybody can send it.
+        listed = {origin.lower() for origin in self.cors_origin_list}
+        problems.extend(
+            f"CORS_ORIGINS='{origin}' is refused in production; list exact origins"
+            for origin in ("*", "null")
+            if origin in listed
+        )
         return problems
+
+
+def secret_problems(secret: str) -> list[str]:
+    """Why ``secret`` is not fit to sign production tokens: short, low-variety, or an example."""
+    if len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+        return [f"JWT_SECRET must have at least {MIN_PRODUCTION_SECRET_LENGTH} characters"]
+    lowered = secret.lower()
+    if any(marker in lowered for marker in EXAMPLE_SECRET_MARKERS):
+        return ["JWT_SECRET is an example value; generate one (e.g. openssl rand -base64 48)"]
+    # Periodic ("abab...") or drawn from a handful of characters: far less entropy than its length.
+    periodic = secret in (secret + secret)[1:-1]
+    if periodic or len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return ["JWT_SECRET has too little variety to be random; generate one"]
+    return []
 
 
 def generate_dev_secret() -> str:

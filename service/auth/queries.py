@@ -54,11 +54,19 @@ class PrincipalRow:
     is_active: bool
     roles: list[str]
     permissions: list[str]
+    # Logins (refresh-token families) revoked within the access-token lifetime: access tokens
+    # naming one may still be unexpired and are refused.
+    ended_logins: list[uuid.UUID]
 
 
 @dataclass(frozen=True)
 class IdRow:
     id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class NameRow:
+    name: str
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -106,13 +114,28 @@ async def grant_roles(conn: Connection, user_id: uuid.UUID, role_names: list[str
     )
 
 
-async def users_lacking_role(conn: Connection, emails: list[str], role_name: str) -> list[UserRow]:
-    """The users with one of ``emails`` who do not have the role ``role_name``."""
+async def record_listings(conn: Connection, emails: list[str]) -> None:
+    """When each ADMIN_EMAILS address was first listed; a later listing changes nothing."""
+    await execute(
+        conn,
+        "INSERT INTO admin_email_listings (email, first_listed_at) "
+        "SELECT e, now() FROM unnest($1::text[]) AS e ON CONFLICT (email) DO NOTHING",
+        Params(emails),
+    )
+
+
+async def listed_users_lacking_role(
+    conn: Connection, emails: list[str], role_name: str
+) -> list[UserRow]:
+    """The users with one of ``emails`` who lack ``role_name`` and whose account existed when
+    the address was first listed: an address registered after being listed gets nothing."""
+    columns = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
     return await fetch_all(
         conn,
         UserRow,
         f"""
-        SELECT {USER_COLUMNS} FROM users u
+        SELECT {columns} FROM users u
+        JOIN admin_email_listings l ON l.email = u.email AND u.created_at < l.first_listed_at
         WHERE u.email = ANY($1::text[])
           AND NOT EXISTS (
               SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
@@ -121,6 +144,32 @@ async def users_lacking_role(conn: Connection, emails: list[str], role_name: str
         ORDER BY u.email
         """,
         Params(emails, role_name),
+    )
+
+
+async def user_by_email_for_update(conn: Connection, email: str) -> UserRow | None:
+    return await fetch_one(
+        conn,
+        UserRow,
+        f"SELECT {USER_COLUMNS} FROM users WHERE email = $1 FOR UPDATE",
+        Params(email),
+    )
+
+
+async def role_names(conn: Connection, user_id: uuid.UUID) -> list[str]:
+    rows = await fetch_all(
+        conn,
+        NameRow,
+        "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id "
+        "WHERE ur.user_id = $1 ORDER BY r.name",
+        Params(user_id),
+    )
+    return [row.name for row in rows]
+
+
+async def activate(conn: Connection, user_id: uuid.UUID) -> None:
+    await execute(
+        conn, "UPDATE users SET is_active = TRUE, updated_at = now() WHERE id = $1", Params(user_id)
     )
 
 
@@ -145,11 +194,16 @@ async def role_id(conn: Connection, name: str) -> int | None:
     return await fetch_value(conn, int, "SELECT id FROM roles WHERE name = $1", Params(name))
 
 
-# Every role and permission of the user, aggregated in one statement for each request.
+# Every role and permission of the user and its recently ended logins, in one statement: what a
+# request reads when the cached copy is stale or Redis is away.
 _PRINCIPAL_SQL = """
 SELECT u.is_active,
        coalesce(array_agg(DISTINCT r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS roles,
-       coalesce(array_agg(DISTINCT p.name) FILTER (WHERE p.name IS NOT NULL), '{}') AS permissions
+       coalesce(array_agg(DISTINCT p.name) FILTER (WHERE p.name IS NOT NULL), '{}') AS permissions,
+       ARRAY(
+           SELECT DISTINCT t.family_id FROM refresh_tokens t
+           WHERE t.user_id = u.id AND t.revoked_at > now() - $2 * interval '1 second'
+       ) AS ended_logins
 FROM users u
 LEFT JOIN user_roles ur ON ur.user_id = u.id
 LEFT JOIN roles r ON r.id = ur.role_id
@@ -160,9 +214,13 @@ GROUP BY u.id
 """
 
 
-async def principal(conn: Connection, user_id: uuid.UUID) -> PrincipalRow | None:
+async def principal(
+    conn: Connection, user_id: uuid.UUID, access_ttl_seconds: int
+) -> PrincipalRow | None:
     """None when the user no longer exists."""
-    return await fetch_one(conn, PrincipalRow, _PRINCIPAL_SQL, Params(user_id))
+    return await fetch_one(
+        conn, PrincipalRow, _PRINCIPAL_SQL, Params(user_id, float(access_ttl_seconds))
+    )
 
 
 # --- refresh tokens -------------------------------------------------------------------------
@@ -215,4 +273,14 @@ async def revoke_family(conn: Connection, family_id: uuid.UUID, when: datetime) 
         conn,
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
         Params(family_id, when),
+    )
+
+
+async def revoke_user_tokens(conn: Connection, user_id: uuid.UUID, when: datetime) -> None:
+    """End every login of the user whose tokens have not expired (deactivation, create-admin)."""
+    await execute(
+        conn,
+        "UPDATE refresh_tokens SET revoked_at = $2 "
+        "WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        Params(user_id, when),
     )

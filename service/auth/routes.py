@@ -49,8 +49,9 @@ async def register(request: PraxisRequest) -> HTTPResponse:
     errors=(ErrorCode.INVALID_CREDENTIALS, ErrorCode.ACCOUNT_DISABLED),
 )
 async def login(request: PraxisRequest) -> HTTPResponse:
-    pair = await service.login(parse_body(request, LoginRequest), request.app.ctx.settings)
-    return json_response(pair)
+    data = parse_body(request, LoginRequest)
+    ctx = request.app.ctx
+    return json_response(await service.login(data, ctx.settings, ctx.rate_limiter))
 
 
 @auth_bp.post("/refresh")
@@ -65,22 +66,23 @@ async def login(request: PraxisRequest) -> HTTPResponse:
 )
 async def refresh(request: PraxisRequest) -> HTTPResponse:
     data = parse_body(request, RefreshRequest)
-    return json_response(await service.refresh(data.refresh_token, request.app.ctx.settings))
+    ctx = request.app.ctx
+    return json_response(
+        await service.refresh(data.refresh_token, ctx.settings, ctx.principal_cache)
+    )
 
 
 @auth_bp.post("/logout")
 @documented(
-    "Revoke the refresh token's login",
+    "End the refresh token's login: its refresh and access tokens stop working",
     "Auth",
-    description="The login's refresh tokens are revoked; a refresh token of another user's "
-    "login is left alone.",
     body=RefreshRequest,
     responses={204: None},
 )
 @rbac.authenticated
 async def logout(request: PraxisRequest, principal: Principal) -> HTTPResponse:
     data = parse_body(request, RefreshRequest)
-    await service.logout(data.refresh_token, principal)
+    await service.logout(data.refresh_token, principal, request.app.ctx.principal_cache)
     return empty()
 
 

@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from service.kit.fields import non_blank
+from service.kit.fields import NO_NUL_PATTERN, NON_BLANK_PATTERN, non_blank, refusing_nul
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # What _normalized_email accepts before stripping and lower-casing, for the OpenAPI document.
 EMAIL_FIELD_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"
-NON_BLANK_PATTERN = r"\S"
 
 
 # RFC 5321's limit on an address (64 local + @ + 255 domain).
@@ -26,17 +25,20 @@ def _normalized_email(value: str) -> str:
     return email
 
 
+# PostgreSQL text cannot hold U+0000: refused here (422) before any hashing or query.
+_no_nul = refusing_nul("must not contain the NUL character")
+Text = Annotated[str, Field(pattern=NO_NUL_PATTERN), AfterValidator(_no_nul)]
 Email = Annotated[
-    str,
+    Text,
     Field(pattern=EMAIL_FIELD_PATTERN, max_length=MAX_EMAIL_CHARS, examples=["ada@example.com"]),
     AfterValidator(_normalized_email),
 ]
 DisplayName = Annotated[
-    str,
+    Text,
     Field(min_length=1, max_length=100, pattern=NON_BLANK_PATTERN),
     AfterValidator(non_blank),
 ]
-Password = Annotated[str, Field(min_length=8, max_length=256)]
+Password = Annotated[Text, Field(min_length=8, max_length=256)]
 
 
 class RegisterRequest(BaseModel):
@@ -63,8 +65,8 @@ class LoginRequest(BaseModel):
         json_schema_extra={"example": {"email": "ada@example.com", "password": "correct horse"}},
     )
 
-    email: Annotated[str, Field(max_length=320)]
-    password: Annotated[str, Field(max_length=256)]
+    email: Annotated[Text, Field(max_length=320)]
+    password: Annotated[Text, Field(max_length=256)]
 
 
 class RefreshRequest(BaseModel):
@@ -72,7 +74,7 @@ class RefreshRequest(BaseModel):
         extra="forbid", json_schema_extra={"example": {"refresh_token": "b1F3...Qw"}}
     )
 
-    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+    refresh_token: Annotated[Text, Field(min_length=1, max_length=512)]
 
 
 class TokenPair(BaseModel):

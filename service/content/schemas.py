@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from service.kit.fields import refusing_nul
+from service.kit.fields import NO_NUL_PATTERN, refusing_nul
 from service.kit.pagination import Page, PageQuery
 from service.models import ContentKind, Difficulty
 
@@ -22,7 +22,6 @@ MAX_TAGS = 20
 QUERY_MAX_LENGTH = 200
 # Field patterns are part of the OpenAPI document: they state exactly what the validators below
 # accept, evaluated with Python's re (regex_engine="python-re") as JSON Schema tools evaluate them.
-NO_NUL_PATTERN = r"^[^\x00]*$"
 SLUG_FIELD_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # Any case, lowered on the way in.
 CATEGORY_FIELD_PATTERN = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$"

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 NUL = "\x00"
+# The same rules as JSON-schema patterns, for the OpenAPI document (Python's regex dialect):
+# what a client may send is exactly what these validators accept.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 def non_blank(value: str) -> str:

@@ -69,18 +69,22 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 @dataclass(frozen=True)
 class Keyset:
     """Where a newest-first page resumes: after the item with this (time, id), led by its search
-    rank on pages ordered by relevance. A cursor is the encoded ``sort_key()``."""
+    rank on pages ordered by relevance. A cursor is the encoded ``sort_key()``. Ids are UUIDs,
+    or whole numbers for tables numbered by a sequence (``numbered``: the audit log)."""
 
     moment: datetime
-    id: uuid.UUID
+    id: uuid.UUID | int
     rank: float | None = None
 
     def sort_key(self) -> list[Any]:
-        key: list[Any] = [self.moment.isoformat(), str(self.id)]
+        item_id = self.id if isinstance(self.id, int) else str(self.id)
+        key: list[Any] = [self.moment.isoformat(), item_id]
         return key if self.rank is None else [self.rank, *key]
 
     @classmethod
-    def from_cursor(cls, cursor: str | None, ranked: bool = False) -> Keyset | None:
+    def from_cursor(
+        cls, cursor: str | None, ranked: bool = False, numbered: bool = False
+    ) -> Keyset | None:
         """The keyset a cursor carries (None without a cursor); 422 on anything this API could
         not have issued. The one way every list decodes its cursor. An empty ``?cursor=`` is no
         cursor, as an absent one is."""
@@ -89,7 +93,8 @@ class Keyset:
         key = decode_cursor(cursor, 3 if ranked else 2)
         rank = _cursor_rank(key.pop(0)) if ranked else None
         moment, item_id = key
-        return cls(_cursor_time(moment), _cursor_id(item_id), rank)
+        parsed_id = _cursor_number(item_id) if numbered else _cursor_id(item_id)
+        return cls(_cursor_time(moment), parsed_id, rank)
 
 
 def _cursor_time(value: Any) -> datetime:
@@ -112,6 +117,16 @@ def _cursor_id(value: Any) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise bad_cursor() from exc
+
+
+# A bigint column: a larger number cannot have been issued, and would fail in the database.
+MAX_NUMBERED_ID = 2**63 - 1
+
+
+def _cursor_number(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_NUMBERED_ID:
+        raise bad_cursor()
+    return value
 
 
 def _cursor_rank(value: Any) -> float:

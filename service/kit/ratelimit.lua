@@ -4,14 +4,27 @@
 -- emission interval (window / quota) ahead; a request is refused when that would put the TAT
 -- more than the whole quota's worth of intervals ahead of now.
 --
+-- The same call answers the caller's cached permissions, so that checking them costs no round
+-- trip of its own (service/kit/principal_cache.py says what the values mean).
+--
 -- KEYS[1]  the bucket
+-- KEYS[2]  optional: the caller's cached permissions entry
+-- KEYS[3]  optional: that user's version counter
+-- KEYS[4]  optional: the epoch counter shared by all users
 -- ARGV[1]  quota (requests per window)
 -- ARGV[2]  window in seconds
--- Returns {allowed (1|0), remaining requests, microseconds}: when allowed, until the quota is
--- fully restored; when refused, until the next request would be allowed.
+-- ARGV[3]  optional: "peek" decides without drawing from the bucket
+-- Returns {allowed (1|0), remaining requests, microseconds, entry, version, epoch}: when
+-- allowed, microseconds until the quota is fully restored; when refused, until the next request
+-- would be allowed. The last three are nil when absent or not asked for.
 
 -- Redis < 7 replicates scripts verbatim and refuses a write after TIME without this.
 if redis.replicate_commands then redis.replicate_commands() end
+
+local principal = {false, false, false}
+if #KEYS >= 4 then
+  principal = redis.call('MGET', KEYS[2], KEYS[3], KEYS[4])
+end
 
 local quota = tonumber(ARGV[1])
 -- Whole microseconds, rounded down, so a burst of exactly `quota` requests always fits.
@@ -28,7 +41,9 @@ end
 
 local ahead = tat + interval - now
 if ahead > capacity then
-  return {0, 0, ahead - capacity}
+  return {0, 0, ahead - capacity, principal[1], principal[2], principal[3]}
 end
-redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil(ahead / 1000))
-return {1, math.floor((capacity - ahead) / interval), ahead}
+if ARGV[3] ~= 'peek' then
+  redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil(ahead / 1000))
+end
+return {1, math.floor((capacity - ahead) / interval), ahead, principal[1], principal[2], principal[3]}

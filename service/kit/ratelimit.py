@@ -2,6 +2,10 @@
 per request both decides and returns what the headers need. When there is no Redis, or it just
 failed, an in-process limiter with the same policies decides instead: never unlimited, never 5xx.
 
+The same script call also answers the caller's cached permissions (service/kit/principal_cache),
+so an authenticated request costs one Redis round trip in all, and no database query while its
+cached entry is fresh.
+
 Algorithm: GCRA (see ratelimit.lua), a token bucket kept as one timestamp per client. It
 has no window edges to burst across, and the Python twin below makes the same decisions.
 
@@ -29,6 +33,7 @@ from service.app_context import PraxisApp, PraxisRequest
 from service.config import RateLimit, Settings
 from service.infra.redis_client import RedisBreaker
 from service.kit.errors import ApiError, ErrorCode
+from service.kit.principal_cache import PrincipalKeys, PrincipalLookup
 from service.kit.rbac import access_claims, bearer_token
 
 logger = logging.getLogger("praxis.ratelimit")
@@ -116,6 +121,16 @@ def gcra(tat: int | None, now: int, policy: Policy) -> tuple[int | None, Decisio
     return start + interval, Decision.of(True, (capacity - ahead) // interval, ahead)
 
 
+@dataclass(frozen=True)
+class Subject:
+    """Who a request draws from: the policy, the bucket's identity, and the authenticated user
+    whose cached permissions the same script call fetches (None without a valid token)."""
+
+    policy: Policy
+    identity: str
+    user_id: str | None
+
+
 class LocalLimiter:
     """GCRA buckets in this process: the limiter without Redis, and while Redis is failing.
     Per worker, so with N workers a client may get up to N times the quota meanwhile."""
@@ -127,10 +142,10 @@ class LocalLimiter:
     def __len__(self) -> int:
         return len(self._tats)
 
-    def decide(self, key: str, policy: Policy) -> Decision:
+    def decide(self, key: str, policy: Policy, peek: bool = False) -> Decision:
         now = time.monotonic_ns() // 1000
         new_tat, decision = gcra(self._tats.get(key), now, policy)
-        if new_tat is not None:
+        if new_tat is not None and not peek:
             if key not in self._tats and len(self._tats) >= self.max_buckets:
                 self._make_room(now)
             self._tats[key] = new_tat
@@ -176,18 +191,18 @@ class RateLimiter:
         if failures:
             logger.warning("rate limiter: Redis not ready (%s); deciding in-process", failures[0])
 
-    def subject_of(self, request: PraxisRequest) -> tuple[Policy, str] | None:
-        """The policy and the bucket identity a request draws from; None if never limited."""
+    def subject_of(self, request: PraxisRequest) -> Subject | None:
+        """What a request draws from; None if never limited."""
         if _is_exempt(request):
             return None
         # remote_addr comes from X-Forwarded-For only when PROXIES_COUNT > 0; else the peer.
         client_ip: str = request.client_ip
-        if request.path.startswith(AUTH_PATH_PREFIX):
-            return self.policies.auth, client_ip
         user_id = self._user_id(request)
+        if request.path.startswith(AUTH_PATH_PREFIX):
+            return Subject(self.policies.auth, client_ip, user_id)
         if user_id is not None:
-            return self.policies.user, user_id
-        return self.policies.anon, client_ip
+            return Subject(self.policies.user, user_id, user_id)
+        return Subject(self.policies.anon, client_ip, None)
 
     def _user_id(self, request: PraxisRequest) -> str | None:
         """The user of a valid access token, from its signature alone (no database). A bad token
@@ -199,29 +214,43 @@ class RateLimiter:
         except ApiError:
             return None
 
-    async def decide(self, policy: Policy, identity: str) -> Decision:
+    async def decide(
+        self,
+        policy: Policy,
+        identity: str,
+        principal: PrincipalKeys | None = None,
+        peek: bool = False,
+    ) -> tuple[Decision, PrincipalLookup | None]:
+        """The decision, and what Redis holds for ``principal`` (None when Redis did not answer:
+        the caller's permissions are then read from the database). ``peek`` decides without
+        drawing from the bucket."""
         key = f"{self._key_prefix}{policy.name}:{identity}"
-        decision = await self._decide_in_redis(key, policy)
-        return decision if decision is not None else self.local.decide(key, policy)
+        answer = await self._decide_in_redis(key, policy, principal, peek)
+        if answer is None:
+            return self.local.decide(key, policy, peek), None
+        return answer
 
-    async def _decide_in_redis(self, key: str, policy: Policy) -> Decision | None:
+    async def _decide_in_redis(
+        self, key: str, policy: Policy, principal: PrincipalKeys | None, peek: bool
+    ) -> tuple[Decision, PrincipalLookup | None] | None:
         """The shared decision, or None when Redis is absent, failing or resting after a failure."""
         if self._script is None:
             return None
+        keys = [key, *(principal.as_list() if principal else [])]
+        args: list[str | int] = [policy.quota, policy.window, *(["peek"] if peek else [])]
         # Waiting for a slot does not count against the socket timeouts; a pile of concurrent
         # calls would, and would open as many new connections at once.
         async with self._in_flight:
             if not self._breaker.available():
                 return None
             try:
-                allowed, remaining, microseconds = await self._script(
-                    keys=[key], args=[policy.quota, policy.window]
-                )
+                allowed, remaining, microseconds, *cached = await self._script(keys=keys, args=args)
             except (RedisError, OSError):
                 self._breaker.record_failure()
                 return None
         self._breaker.record_success()
-        return Decision.of(allowed, remaining, microseconds)
+        lookup = PrincipalLookup(principal, *cached) if principal is not None else None
+        return Decision.of(allowed, remaining, microseconds), lookup
 
 
 def _is_exempt(request: PraxisRequest) -> bool:
@@ -258,8 +287,10 @@ async def limit_request(request: PraxisRequest) -> None:
     subject = limiter.subject_of(request)
     if subject is None:
         return
-    policy, identity = subject
-    decision = await limiter.decide(policy, identity)
+    policy = subject.policy
+    cache = request.app.ctx.principal_cache
+    keys = cache.keys(subject.user_id) if subject.user_id and cache.enabled else None
+    decision, request.ctx.principal_lookup = await limiter.decide(policy, subject.identity, keys)
     record_rate_limit_decision(policy.name, decision.allowed, limiter.mode)
     request.ctx.rate_limit = (policy, decision)
     if not decision.allowed and limiter.mode == "enforce":

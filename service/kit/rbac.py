@@ -15,6 +15,7 @@ from service.app_context import PraxisRequest
 from service.auth import queries as auth_queries
 from service.infra import db
 from service.kit.errors import ApiError, ErrorCode
+from service.kit.principal_cache import PrincipalLookup, PrincipalState
 from service.kit.security import AccessClaims, decode_access_token
 
 PERMISSIONS: dict[str, str] = {
@@ -43,11 +44,18 @@ BUILTIN_ROLES: dict[str, tuple[str, list[str]]] = {
 }
 
 
+# Clocks of the service and the database may differ a little; a login ended this much longer ago
+# than an access token lives is still checked.
+ENDED_LOGIN_MARGIN_SECONDS = 60
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller as of this request: roles are re-read on every request."""
+    """The authenticated caller as of this request: its roles as they are now (cached only while
+    provably current, see principal_cache) and the login its token belongs to."""
 
     user_id: uuid.UUID
+    session_id: uuid.UUID
     roles: frozenset[str]
     permissions: frozenset[str]
 
@@ -78,21 +86,50 @@ def access_claims(request: PraxisRequest) -> AccessClaims:
 
 
 async def load_principal(request: PraxisRequest) -> Principal:
-    """Authenticate the bearer token and load the caller's roles; cached for the request."""
+    """Authenticate the bearer token and load what the caller may do; cached for the request."""
     cached: Principal | None = getattr(request.ctx, "principal", None)
     if cached is not None:
         return cached
     claims = access_claims(request)
-    row = await auth_queries.principal(db.connection(), claims.user_id)
-    if row is None:
-        raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
-    if not row.is_active:
+    state = await _current_state(request, claims)
+    if not state.is_active:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED, "This account has been disabled.")
-    principal = Principal(
-        user_id=claims.user_id, roles=frozenset(row.roles), permissions=frozenset(row.permissions)
-    )
+    if claims.session_id in state.ended_logins:
+        raise ApiError(ErrorCode.TOKEN_REVOKED, "This login has ended; log in again.")
+    principal = Principal(claims.user_id, claims.session_id, state.roles, state.permissions)
     request.ctx.principal = principal
     return principal
+
+
+async def _current_state(request: PraxisRequest, claims: AccessClaims) -> PrincipalState:
+    """The caller's cached state when the limiter's script call found it current, else the
+    database's (cached for the next request when that call told us the counters)."""
+    cache = request.app.ctx.principal_cache
+    lookup: PrincipalLookup | None = getattr(request.ctx, "principal_lookup", None)
+    if cache.lost_bump:
+        await cache.settle()  # every entry is suspect: ignore this one, invalidate them all
+        lookup = None
+    state = lookup.fresh_state() if lookup is not None else None
+    if state is not None:
+        return state
+    state = await read_state(claims.user_id, request.app.ctx.settings.jwt_access_ttl_seconds)
+    if lookup is not None:
+        await cache.store(lookup, state)
+    return state
+
+
+async def read_state(user_id: uuid.UUID, access_ttl_seconds: int) -> PrincipalState:
+    row = await auth_queries.principal(
+        db.connection(), user_id, access_ttl_seconds + ENDED_LOGIN_MARGIN_SECONDS
+    )
+    if row is None:
+        raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
+    return PrincipalState(
+        is_active=row.is_active,
+        roles=frozenset(row.roles),
+        permissions=frozenset(row.permissions),
+        ended_logins=frozenset(row.ended_logins),
+    )
 
 
 P = ParamSpec("P")

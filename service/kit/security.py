@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +24,11 @@ TOKEN_ISSUER = "praxis"  # noqa: S105 - the iss claim, not a secret
 _password_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id.
 # Verifying against this when the user does not exist keeps login timing uniform.
 _DUMMY_HASH = _password_hasher.hash(secrets.token_urlsafe(16))
+# Argon2 costs tens of milliseconds of CPU and 64 MiB of memory per hash. Its own small pool per
+# worker process: a flood of logins queues here instead of taking every thread of the default
+# executor (and every core) from the rest of the server.
+PASSWORD_HASHING_THREADS = 2
+_hashing_pool = ThreadPoolExecutor(PASSWORD_HASHING_THREADS, thread_name_prefix="argon2")
 
 
 def hash_password(password: str) -> str:
@@ -41,18 +48,34 @@ def password_needs_rehash(password_hash: str) -> bool:
     return _password_hasher.check_needs_rehash(password_hash)
 
 
+async def hash_password_off_loop(password: str) -> str:
+    """``hash_password`` on the bounded hashing pool, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing_pool, hash_password, password)
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    """``verify_password`` on the bounded hashing pool; a missing hash costs the same time."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hashing_pool, verify_password, password_hash, password)
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
+    # The login the token belongs to (its refresh-token family): logout ends exactly this one.
+    session_id: uuid.UUID
     token_id: str
     issued_at: datetime
     expires_at: datetime
 
 
-def issue_access_token(user_id: uuid.UUID, secret: str, ttl_seconds: int) -> tuple[str, int]:
+def issue_access_token(
+    user_id: uuid.UUID, session_id: uuid.UUID, secret: str, ttl_seconds: int
+) -> tuple[str, int]:
     now = datetime.now(UTC)
     payload = {
         "sub": str(user_id),
+        "sid": str(session_id),
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
         "jti": uuid.uuid4().hex,
@@ -69,6 +92,7 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
             secret,
             algorithms=ALLOWED_JWT_ALGORITHMS,
             issuer=TOKEN_ISSUER,
+            # ``sid`` is checked below, after the expiry: an expired token says so first.
             options={"require": ["exp", "iat", "sub", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -79,10 +103,12 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The access token is not valid.")
     try:
         user_id = uuid.UUID(payload["sub"])
-    except (ValueError, TypeError) as exc:
+        session_id = uuid.UUID(payload.get("sid"))
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The access token is not valid.") from exc
     return AccessClaims(
         user_id=user_id,
+        session_id=session_id,
         token_id=str(payload["jti"]),
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),

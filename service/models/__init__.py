@@ -3,7 +3,7 @@
 from service.models.audit import AuditRecord
 from service.models.content import Content, ContentKind, ContentStatus, Difficulty, Tag
 from service.models.sessions import IdempotencyKey, PracticeSession, SessionEvent, SessionStatus
-from service.models.users import Permission, RefreshToken, Role, User
+from service.models.users import AdminEmailListing, Permission, RefreshToken, Role, User
 
 MODEL_MODULES = [
     "service.models.users",
@@ -14,6 +14,7 @@ MODEL_MODULES = [
 
 __all__ = [
     "MODEL_MODULES",
+    "AdminEmailListing",
     "AuditRecord",
     "Content",
     "ContentKind",

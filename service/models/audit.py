@@ -17,7 +17,9 @@ class AuditRecord(Model):
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=32)
     target_id = fields.CharField(max_length=64)
-    details: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    # {field: {"before": ..., "after": ...}} for each field the write changed. Records written
+    # before migration 3 keep the free-form details they had (e.g. {"slug": ...}).
+    changes: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     request_id = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

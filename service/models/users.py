@@ -71,3 +71,14 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_tokens"
+
+
+class AdminEmailListing(Model):
+    """When each ADMIN_EMAILS address was first listed: the grant reaches only accounts that
+    existed by then, never one registered afterwards by whoever got to the address first."""
+
+    email = fields.CharField(max_length=320, primary_key=True)
+    first_listed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "admin_email_listings"

@@ -6,7 +6,7 @@ import uuid
 import jwt
 
 from service.config import Settings
-from service.models import Role, User
+from service.models import User
 from tests.support.api import LOGIN, ME, REGISTER
 from tests.support.factories import Factories
 from tests.support.problems import assert_problem
@@ -43,16 +43,12 @@ def test_editor_has_exactly_the_content_permissions(api: Api, make: Factories) -
     ]
 
 
-def test_a_role_change_applies_to_the_next_request(
-    api: Api, make: Factories, server: Server
-) -> None:
-    user = make.user()
+def test_a_role_change_applies_to_the_next_request(api: Api, make: Factories) -> None:
+    user, admin = make.user(), make.admin()
     assert api.get(ME, token=user.token).json()["permissions"] == []
 
-    async def promote() -> None:
-        await (await User.get(id=user.id)).roles.add(await Role.get(name="editor"))
-
-    server.run(promote())
+    roles = {"roles": ["editor", "member"]}
+    api.put(f"/api/v1/admin/users/{user.id}/roles", token=admin.token, json=roles)
     assert "content:write" in api.get(ME, token=user.token).json()["permissions"]
 
 

@@ -77,7 +77,7 @@ def scans(nodes: list[PlanNode], table: str) -> list[str]:
 def test_history_reads_the_callers_sessions_through_an_index(
     api: Api, seeded: uuid.UUID, settings: Settings, database_url: str
 ) -> None:
-    token, _ = security.issue_access_token(seeded, settings.jwt_secret, 60)
+    token, _ = security.issue_access_token(seeded, uuid.uuid4(), settings.jwt_secret, 60)
     statements = statements_of(api, f"{HISTORY}?limit=20", token=token)
     history = [s for s in statements if "practice_sessions" in s[0]]
     assert history, "the history endpoint sent no query on practice_sessions"

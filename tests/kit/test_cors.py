@@ -159,7 +159,7 @@ def test_production_refuses_a_wildcard_origin() -> None:
         "env": "production",
         "database_url": "postgres://praxis@db:5432/praxis",
         "redis_url": "redis://cache:6379/0",
-        "jwt_secret": "s" * 48,
+        "jwt_secret": "Vq3xN8rT2mKp7LwZ5yHc9BfJ4dGs6AeU",
     }
 
     wildcard = Settings(**production, cors_origins="*")

@@ -15,9 +15,9 @@ import pytest
 from service.kit import security
 from service.kit.errors import ErrorCode
 from service.reference.errors_reference import render_markdown
-from tests.support.servers import Api
 from tests.support.factories import Factories
 from tests.support.processes import free_port
+from tests.support.servers import Api
 
 ERRORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 PUBLIC_URL = "http://127.0.0.1:8000"  # the test settings' HOST and PORT

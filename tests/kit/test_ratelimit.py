@@ -135,9 +135,13 @@ def test_a_bad_token_counts_against_the_address_and_still_answers_401(
     api: Api, settings: Settings, tight_limits: Policies, ttl_seconds: int | None, code: str
 ) -> None:
     if ttl_seconds is None:
-        token, _ = security.issue_access_token(uuid.uuid4(), "another secret" * 4, 900)
+        token, _ = security.issue_access_token(
+            uuid.uuid4(), uuid.uuid4(), "another secret" * 4, 900
+        )
     else:
-        token, _ = security.issue_access_token(uuid.uuid4(), settings.jwt_secret, ttl_seconds)
+        token, _ = security.issue_access_token(
+            uuid.uuid4(), uuid.uuid4(), settings.jwt_secret, ttl_seconds
+        )
 
     answer = api.get(ME, token=token)
 

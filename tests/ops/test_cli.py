@@ -102,9 +102,11 @@ def test_migrate_grants_admin_to_listed_existing_users_once_with_an_audit_record
     for _ in range(2):
         assert praxis("migrate", ADMIN_EMAILS="Boss@example.com, ghost@example.com").returncode == 0
     assert "admin" in roles_of(server, user.email)
-    audits = server.run(AuditRecord.filter(action="user.roles.grant", target_id=str(user.id)))
+    audits = server.run(
+        AuditRecord.filter(action="user.roles.grant_by_admin_emails", target_id=str(user.id))
+    )
     assert len(audits) == 1
-    assert audits[0].details["source"] == "ADMIN_EMAILS"
+    assert audits[0].changes["roles"] == {"before": ["member"], "after": ["admin", "member"]}
 
 
 def test_create_admin_creates_a_user_who_can_log_in_as_admin(

@@ -59,7 +59,7 @@ class Factories:
         email = email or f"user{next(_sequence)}@example.com"
         granted = [rbac.MEMBER_ROLE, *roles]
         user = self.server.run(_create_user(email, display_name, granted, is_active))
-        token, _ = security.issue_access_token(user.id, self.settings.jwt_secret, 900)
+        token, _ = security.issue_access_token(user.id, uuid.uuid4(), self.settings.jwt_secret, 900)
         return Account(user.id, email, DEFAULT_PASSWORD, token, sorted(set(granted)))
 
     def admin(self) -> Account:

@@ -126,6 +126,15 @@ async def item(conn: Connection, content_id: uuid.UUID) -> AdminContentDetailRow
     )
 
 
+async def lock(conn: Connection, content_id: uuid.UUID) -> bool:
+    """Lock the item's row until the transaction ends (its audit "before" stays true); whether
+    it exists."""
+    row = await fetch_one(
+        conn, IdRow, "SELECT id FROM content WHERE id = $1 FOR UPDATE", Params(content_id)
+    )
+    return row is not None
+
+
 async def slugs_from(conn: Connection, base: str) -> set[str]:
     """``base`` and ``base-<n>`` slugs in use (``base`` is a slug: no regex metacharacters)."""
     rows = await fetch_all(

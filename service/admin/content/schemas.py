@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from service.content.schemas import (
-    NO_NUL_PATTERN,
     Category,
     ContentFields,
     FilterQuery,
@@ -18,7 +17,7 @@ from service.content.schemas import (
     TagList,
     no_nul,
 )
-from service.kit.fields import non_blank
+from service.kit.fields import NO_NUL_PATTERN, NON_BLANK_PATTERN, non_blank
 from service.kit.pagination import Page
 from service.models import ContentKind, ContentStatus, Difficulty
 
@@ -27,7 +26,6 @@ MAX_DURATION_MINUTES = 24 * 60
 # fits the 1 MiB request limit: a valid body is never refused as too large.
 MAX_BODY_CHARACTERS = 50_000
 # Something besides whitespace, and no NUL.
-NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 Title = Annotated[

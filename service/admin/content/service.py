@@ -15,6 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.admin.audit.queries import AuditEntry, record_audit
+from service.admin.audit.service import field_changes
 from service.admin.content import queries
 from service.admin.content.queries import AdminContentDetailRow, AdminContentRow
 from service.admin.content.schemas import (
@@ -37,6 +38,22 @@ TARGET_TYPE = "content"
 DERIVED_SLUG_MAX_LENGTH = SLUG_MAX_LENGTH - 8
 # A derived slug may be taken between choosing it and inserting (a concurrent create): retry.
 SLUG_ATTEMPTS = 5
+# What an audit record shows the before and after of (the timestamps are the record's own).
+AUDITED_FIELDS = frozenset(
+    {
+        "slug",
+        "title",
+        "summary",
+        "body",
+        "kind",
+        "category",
+        "difficulty",
+        "duration_minutes",
+        "tags",
+        "status",
+        "published_at",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,12 +65,29 @@ class WriteContext:
     cache: ReadCache
 
     async def audit(
-        self, conn: Connection, action: str, content_id: uuid.UUID, details: dict[str, Any]
-    ) -> None:
+        self,
+        conn: Connection,
+        action: str,
+        before: AdminContentOut | None,
+        after: AdminContentOut | None,
+    ) -> bool:
+        """Record what changed from ``before`` to ``after`` (None: the item did not exist);
+        whether anything did (nothing changed leaves no record)."""
+        changes = field_changes(_audited(before), _audited(after) or dict.fromkeys(AUDITED_FIELDS))
+        if not changes:
+            return False
+        item = after or before
+        if item is None:
+            raise ValueError("an audit record names an item that existed before or after")
         entry = AuditEntry(
-            self.actor_id, action, TARGET_TYPE, str(content_id), details, self.request_id
+            self.actor_id, action, TARGET_TYPE, str(item.id), changes, self.request_id
         )
         await record_audit(conn, entry)
+        return True
+
+
+def _audited(item: AdminContentOut | None) -> dict[str, Any]:
+    return item.model_dump(mode="json", include=set(AUDITED_FIELDS)) if item is not None else {}
 
 
 async def list_content(query: AdminContentQuery) -> AdminContentPage:
@@ -82,8 +116,8 @@ async def create_content(data: ContentCreate, ctx: WriteContext) -> AdminContent
             async with in_transaction() as conn:
                 content_id = await queries.insert(conn, ctx.actor_id, {"slug": slug, **fields})
                 await queries.replace_tags(conn, content_id, data.tags)
-                await ctx.audit(conn, "content.create", content_id, {"slug": slug})
                 created = _item_out(await queries.item(conn, content_id))
+                await ctx.audit(conn, "content.create", None, created)
         except IntegrityError:
             if not await queries.slug_exists(db.connection(), slug):
                 raise
@@ -105,13 +139,14 @@ async def update_content(
     tags = changes.pop("tags", None)
     try:
         async with in_transaction() as conn:
-            if not await queries.update(conn, content_id, changes, _now()):
+            if not await queries.lock(conn, content_id):
                 raise _not_found()
+            before = _item_out(await queries.item(conn, content_id))
+            await queries.update(conn, content_id, changes, _now())
             if tags is not None:
                 await queries.replace_tags(conn, content_id, tags)
-            details = {"fields": sorted(data.model_fields_set)}
-            await ctx.audit(conn, "content.update", content_id, details)
             updated = _item_out(await queries.item(conn, content_id))
+            await ctx.audit(conn, "content.update", before, updated)
     except IntegrityError:
         if "slug" in changes and await queries.slug_exists(db.connection(), changes["slug"]):
             raise _slug_taken(changes["slug"]) from None
@@ -138,10 +173,13 @@ async def _change_status(
 ) -> AdminContentOut:
     """Apply ``change``; only a change that happened is audited and invalidates the cache."""
     async with in_transaction() as conn:
+        if not await queries.lock(conn, content_id):
+            raise _not_found()
+        before = _item_out(await queries.item(conn, content_id))
         changed = await change(conn, content_id, _now())
         item = _item_out(await queries.item(conn, content_id))
         if changed:
-            await ctx.audit(conn, action, content_id, {"slug": item.slug})
+            await ctx.audit(conn, action, before, item)
     if changed:
         await ctx.cache.invalidate()
     return item
@@ -159,9 +197,7 @@ async def delete_content(content_id: uuid.UUID, ctx: WriteContext) -> None:
                 ErrorCode.CONTENT_IN_USE,
                 "Practice sessions refer to this content; unpublish it instead.",
             ) from exc
-        await ctx.audit(
-            conn, "content.delete", content_id, {"slug": item.slug, "title": item.title}
-        )
+        await ctx.audit(conn, "content.delete", item, None)
     await ctx.cache.invalidate()
 
 

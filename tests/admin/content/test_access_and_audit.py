@@ -106,9 +106,13 @@ def test_every_write_leaves_one_audit_record_with_actor_target_and_request_id(
     assert {r.actor_id for r in records} == {editor.id}
     assert {(r.target_type, r.target_id) for r in records} == {("content", item_id)}
     assert [r.request_id for r in records] == [f"req-{n}" for n in range(5)]
-    assert records[0].details == {"slug": "window-functions"}
-    assert records[1].details == {"fields": ["tags", "title"]}
-    assert records[4].details == {"slug": "window-functions", "title": "Renamed"}
+    assert records[0].changes["slug"] == {"before": None, "after": "window-functions"}
+    assert records[1].changes == {
+        "tags": {"before": ["sql"], "after": ["x"]},
+        "title": {"before": "Window functions", "after": "Renamed"},
+    }
+    assert records[2].changes["status"] == {"before": "draft", "after": "published"}
+    assert records[4].changes["title"] == {"before": "Renamed", "after": None}
 
 
 def test_reads_and_failed_writes_leave_no_audit_record(
