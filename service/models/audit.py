@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
@@ -14,6 +15,8 @@ class AuditRecord(Model):
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="audit_records", null=True, on_delete=fields.SET_NULL
     )
+    # Tortoise sets the foreign key's column attribute itself; declared so type checkers know it.
+    actor_id: uuid.UUID | None
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=32)
     target_id = fields.CharField(max_length=64)

@@ -1,26 +1,34 @@
 """Promoting an account never hands admin rights to whoever registered the address first:
 create-admin takes the account over, ADMIN_EMAILS reaches only accounts older than the listing."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from service.config import Settings
 from service.models import AuditRecord
-from tests.test_cli import praxis, roles_of  # noqa: F401 - the CLI fixture, and a helper
-from tests.test_errors import assert_problem
+from tests.ops.test_cli import Praxis, praxis, roles_of  # noqa: F401 - the CLI fixture, and a helper
+from tests.support.factories import Factories
+from tests.support.problems import assert_problem
+from tests.support.servers import Api, Server
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/users/me"
 
 
-def register(api, email, password):
+def register(api: Api, email: str, password: str) -> dict[str, Any]:
     body = {"email": email, "password": password, "display_name": "Squatter"}
     assert api.post("/api/v1/auth/register", json=body).status_code == 201
-    return api.post(LOGIN, json={"email": email, "password": password}).json()
+    pair: dict[str, Any] = api.post(LOGIN, json={"email": email, "password": password}).json()
+    return pair
 
 
 def test_create_admin_on_a_registered_address_takes_the_account_over(
-    praxis,  # noqa: F811
-    api,
-    server,
-    settings,
-):
+    praxis: Praxis,  # noqa: F811
+    api: Api,
+    server: Server,
+    settings: Settings,
+) -> None:
     squatter = register(api, "ops@example.com", "the squatter's password")
     assert api.get(ME, token=squatter["access_token"]).status_code == 200
 
@@ -51,11 +59,11 @@ def test_create_admin_on_a_registered_address_takes_the_account_over(
 
 
 def test_admin_emails_never_grant_an_address_registered_after_it_was_listed(
-    praxis,  # noqa: F811
-    api,
-    make,
-    server,
-):
+    praxis: Praxis,  # noqa: F811
+    api: Api,
+    make: Factories,
+    server: Server,
+) -> None:
     early = make.user(email="early@example.com")
     listed = "early@example.com, late@example.com"
     assert praxis("migrate", ADMIN_EMAILS=listed).returncode == 0

@@ -1,24 +1,30 @@
 """Failed logins are throttled per account too, whether or not the account exists: the answers
 for an unknown email are the same as for a known one, and take as long."""
 
+from __future__ import annotations
+
 import statistics
 import time
 
 from service.auth.service import ACCOUNT_LOGIN_FAILURES
-from tests.test_errors import assert_problem
+from tests.support.factories import Factories
+from tests.support.problems import assert_problem
+from tests.support.servers import Api
 
 LOGIN = "/api/v1/auth/login"
 QUOTA = ACCOUNT_LOGIN_FAILURES.quota
 
 
-def attempts(api, email, password, count):
+def attempts(api: Api, email: str, password: str, count: int) -> list[int]:
     return [
         api.post(LOGIN, json={"email": email, "password": password}).status_code
         for _ in range(count)
     ]
 
 
-def test_failures_for_a_known_and_an_unknown_account_are_throttled_alike(api, make):
+def test_failures_for_a_known_and_an_unknown_account_are_throttled_alike(
+    api: Api, make: Factories
+) -> None:
     known = make.user()
     known_answers = attempts(api, known.email, "wrong password", QUOTA + 1)
     unknown_answers = attempts(api, "nobody@example.com", "wrong password", QUOTA + 1)
@@ -30,7 +36,9 @@ def test_failures_for_a_known_and_an_unknown_account_are_throttled_alike(api, ma
     assert int(throttled.headers["retry-after"]) > 0
 
 
-def test_successes_do_not_count_and_other_accounts_are_not_affected(api, make):
+def test_successes_do_not_count_and_other_accounts_are_not_affected(
+    api: Api, make: Factories
+) -> None:
     user, other = make.user(), make.user()
     assert attempts(api, user.email, user.password, QUOTA + 2) == [200] * (QUOTA + 2)
     attempts(api, user.email, "wrong password", QUOTA)
@@ -38,11 +46,11 @@ def test_successes_do_not_count_and_other_accounts_are_not_affected(api, make):
     assert attempts(api, user.email.upper(), user.password, 1) == [429]  # one account, any case
 
 
-def test_an_unknown_email_costs_a_password_verification_too(api, make):
+def test_an_unknown_email_costs_a_password_verification_too(api: Api, make: Factories) -> None:
     known = make.user()
 
-    def median_seconds(email):
-        times = []
+    def median_seconds(email: str) -> float:
+        times: list[float] = []
         for _ in range(5):
             started = time.perf_counter()
             api.post(LOGIN, json={"email": email, "password": "wrong password"})

@@ -1,22 +1,29 @@
 """Text PostgreSQL cannot store (U+0000) is a 422 wherever input would reach the database:
 every string field of every documented request body, and the text query parameters."""
 
+from __future__ import annotations
+
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tests.test_errors import assert_problem
+from tests.support.factories import Factories
+from tests.support.problems import assert_problem
+from tests.support.servers import Api, ServeVariant
 
 NUL_TEXT = "bad\x00text"
 PATH_VALUES = {"name": "member"}
 
 
 @pytest.fixture
-def spec(other_app):
-    return other_app().get("/docs/openapi.json").json()
+def spec(other_app: ServeVariant) -> dict[str, Any]:
+    document: dict[str, Any] = other_app().get("/docs/openapi.json").json()
+    return document
 
 
-def bodies_with_nul(spec):
+def bodies_with_nul(spec: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
     """(method, path, field, body) for each string-holding field of each body, NUL in it."""
     schemas = spec["components"]["schemas"]
     for path, operations in spec["paths"].items():
@@ -31,7 +38,7 @@ def bodies_with_nul(spec):
                     yield method.upper(), path, field, {**schema["example"], field: value}
 
 
-def nul_value(prop):
+def nul_value(prop: dict[str, Any]) -> Any:
     kinds = {prop.get("type")} | {option.get("type") for option in prop.get("anyOf", [])}
     items = [prop.get("items", {})] + [o.get("items", {}) for o in prop.get("anyOf", [])]
     if "string" in kinds:
@@ -43,26 +50,28 @@ def nul_value(prop):
     return None
 
 
-def concrete(path):
-    def value(name):
+def concrete(path: str) -> str:
+    def value(name: str) -> str:
         return PATH_VALUES.get(name, str(uuid.uuid4()))
 
     parts = path.split("/")
     return "/".join(value(p[1:-1]) if p.startswith("{") else p for p in parts)
 
 
-def test_every_string_field_of_every_body_refuses_nul(spec, api, make):
+def test_every_string_field_of_every_body_refuses_nul(
+    spec: dict[str, Any], api: Api, make: Factories
+) -> None:
     admin = make.admin()
     cases = list(bodies_with_nul(spec))
     assert len(cases) >= 20  # register, login, refresh, sessions, content, users, roles...
-    answers = {}
+    answers: dict[tuple[str, str, str], int] = {}
     for method, path, field, body in cases:
         response = api.request(method, concrete(path), token=admin.token, json=body)
         answers[(method, path, field)] = response.status_code
     assert {case: status for case, status in answers.items() if status != 422} == {}
 
 
-def test_a_nul_in_an_object_key_is_refused_too(api, make):
+def test_a_nul_in_an_object_key_is_refused_too(api: Api, make: Factories) -> None:
     user = make.user()
     item = make.content()
     session = make.practice_session(user, item)
@@ -85,12 +94,14 @@ def test_a_nul_in_an_object_key_is_refused_too(api, make):
         ("/api/v1/admin/audit", "target_type"),
     ],
 )
-def test_text_query_parameters_refuse_nul(api, make, path, parameter):
+def test_text_query_parameters_refuse_nul(
+    api: Api, make: Factories, path: str, parameter: str
+) -> None:
     response = api.get(path, token=make.admin().token, params={parameter: NUL_TEXT})
     assert_problem(response, 422, "VALIDATION_FAILED")
 
 
-def test_register_and_login_refuse_nul_before_spending_a_hash(api):
+def test_register_and_login_refuse_nul_before_spending_a_hash(api: Api) -> None:
     register = {"email": "a\x00@example.com", "password": "long enough", "display_name": "A"}
     assert_problem(api.post("/api/v1/auth/register", json=register), 422, "VALIDATION_FAILED")
     login = {"email": "a\x00@example.com", "password": "x"}

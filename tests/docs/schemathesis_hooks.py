@@ -41,7 +41,7 @@ schemathesis.openapi.format(
 )
 
 
-@schemathesis.hook
+@schemathesis.hook  # type: ignore[untyped-decorator]  # schemathesis lives in its own venv
 def map_query(context: schemathesis.HookContext, query: dict[str, Any] | None) -> Any:
     """On a search (``q`` given), a generated (time, id) cursor becomes a (rank, time, id) one."""
     operation = context.operation

@@ -6,12 +6,15 @@ Its constraints come from the models that validate, so the service enforces what
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from service.kit.errors import ErrorCode
 from service.kit.rbac import auth_requirement
+from tests.support.factories import Factories
+from tests.support.servers import Api, App, ServeVariant
 
 PROBLEM = "application/problem+json"
 BODYLESS = {"204", "304"}
@@ -19,19 +22,20 @@ CONSTRAINTS = {"maxLength", "minLength", "pattern", "enum", "format", "minimum",
 
 
 @pytest.fixture
-def docs_api(other_app):
+def docs_api(other_app: ServeVariant) -> Api:
     """sanic-ext's document follows the app started last: read it from one started here."""
     return other_app()
 
 
 @pytest.fixture
-def spec(docs_api) -> dict[str, Any]:
-    return docs_api.get("/docs/openapi.json").json()
+def spec(docs_api: Api) -> dict[str, Any]:
+    document: dict[str, Any] = docs_api.get("/docs/openapi.json").json()
+    return document
 
 
-def registered_operations(app) -> dict[tuple[str, str], Any]:
+def registered_operations(app: App) -> dict[tuple[str, str], Any]:
     """(method, OpenAPI path) -> handler, for every route but the /docs pages."""
-    operations = {}
+    operations: dict[tuple[str, str], Any] = {}
     for route in app.router.routes:
         path = "/" + route.path.lstrip("/")
         if path.startswith("/docs"):
@@ -42,7 +46,7 @@ def registered_operations(app) -> dict[tuple[str, str], Any]:
     return operations
 
 
-def each_operation(spec):
+def each_operation(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             yield f"{method.upper()} {path}", path, operation
@@ -54,14 +58,16 @@ def constrained(schema: dict[str, Any]) -> bool:
     return any(constrained(variant) for variant in schema.get("anyOf", []))
 
 
-def test_it_is_an_openapi_3_document(spec):
+def test_it_is_an_openapi_3_document(spec: dict[str, Any]) -> None:
     assert spec["openapi"].startswith("3.")
     assert spec["info"]["title"] == "Praxis API"
     ready = spec["paths"]["/health/ready"]["get"]["responses"]
     assert "application/health+json" in ready["503"]["content"]
 
 
-def test_every_registered_route_is_documented_and_nothing_else(spec, docs_api):
+def test_every_registered_route_is_documented_and_nothing_else(
+    spec: dict[str, Any], docs_api: Api
+) -> None:
     registered = set(registered_operations(docs_api.srv.app))
     documented = {(method, path) for path, ops in spec["paths"].items() for method in ops}
     assert registered - documented == set(), "undocumented"
@@ -70,7 +76,9 @@ def test_every_registered_route_is_documented_and_nothing_else(spec, docs_api):
     assert not [path for path in spec["paths"] if path.startswith("/docs")]
 
 
-def test_each_operation_has_summary_description_tag_and_its_security(spec, docs_api):
+def test_each_operation_has_summary_description_tag_and_its_security(
+    spec: dict[str, Any], docs_api: Api
+) -> None:
     handlers = registered_operations(docs_api.srv.app)
     for name, path, operation in each_operation(spec):
         method = name.split()[0].lower()
@@ -84,7 +92,7 @@ def test_each_operation_has_summary_description_tag_and_its_security(spec, docs_
         assert operation["operationId"], name
 
 
-def test_parameters_are_declared_with_their_constraints(spec):
+def test_parameters_are_declared_with_their_constraints(spec: dict[str, Any]) -> None:
     for name, path, operation in each_operation(spec):
         parameters = {p["name"]: p for p in operation.get("parameters", [])}
         for placeholder in re.findall(r"{([a-z_]+)}", path):
@@ -95,7 +103,7 @@ def test_parameters_are_declared_with_their_constraints(spec):
             assert constrained(parameter["schema"]), (name, parameter["name"])
 
 
-def test_request_bodies_have_a_schema_and_an_example(spec):
+def test_request_bodies_have_a_schema_and_an_example(spec: dict[str, Any]) -> None:
     for name, _, operation in each_operation(spec):
         if "requestBody" in operation:
             media = operation["requestBody"]["content"]["application/json"]
@@ -103,7 +111,7 @@ def test_request_bodies_have_a_schema_and_an_example(spec):
             assert media["example"], name
 
 
-def test_every_status_has_a_schema_and_an_example(spec):
+def test_every_status_has_a_schema_and_an_example(spec: dict[str, Any]) -> None:
     for name, _, operation in each_operation(spec):
         assert any(status.startswith("2") for status in operation["responses"]), name
         for status, response in operation["responses"].items():
@@ -117,7 +125,7 @@ def test_every_status_has_a_schema_and_an_example(spec):
                 assert "example" in media, (name, status, media_type)
 
 
-def test_errors_use_the_problem_schema_with_the_codes_of_their_status(spec):
+def test_errors_use_the_problem_schema_with_the_codes_of_their_status(spec: dict[str, Any]) -> None:
     for name, path, operation in each_operation(spec):
         for status, response in operation["responses"].items():
             if not status.startswith(("4", "5")) or path == "/health/ready":
@@ -133,7 +141,7 @@ def test_errors_use_the_problem_schema_with_the_codes_of_their_status(spec):
             assert media["example"]["type"].endswith(f"/docs/errors#{media['example']['code']}")
 
 
-def test_the_statuses_each_kind_of_operation_can_answer_are_listed(spec):
+def test_the_statuses_each_kind_of_operation_can_answer_are_listed(spec: dict[str, Any]) -> None:
     for name, path, operation in each_operation(spec):
         statuses = set(operation["responses"])
         if path.startswith("/api/"):
@@ -148,7 +156,7 @@ def test_the_statuses_each_kind_of_operation_can_answer_are_listed(spec):
             assert "404" in statuses, name
 
 
-def test_creations_link_to_what_can_be_done_with_the_new_resource(spec):
+def test_creations_link_to_what_can_be_done_with_the_new_resource(spec: dict[str, Any]) -> None:
     operation_ids = {op["operationId"] for _, _, op in each_operation(spec)}
     created = spec["paths"]["/api/v1/sessions"]["post"]["responses"]["201"]
     assert created["links"]["GetSession"]["parameters"] == {"session_id": "$response.body#/id"}
@@ -158,20 +166,22 @@ def test_creations_link_to_what_can_be_done_with_the_new_resource(spec):
                 assert link["operationId"] in operation_ids
 
 
-def test_the_server_is_the_public_url(spec):
+def test_the_server_is_the_public_url(spec: dict[str, Any]) -> None:
     assert {"url": "http://127.0.0.1:8000"} in [
         {"url": server["url"]} for server in spec["servers"]
     ]
 
 
-def list_operations(spec):
+def list_operations(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for _, path, operation in each_operation(spec):
         for parameter in operation.get("parameters", []):
             if parameter["name"] == "limit":
                 yield path, parameter["schema"]
 
 
-def test_the_documented_limits_are_the_enforced_ones(spec, api, make):
+def test_the_documented_limits_are_the_enforced_ones(
+    spec: dict[str, Any], api: Api, make: Factories
+) -> None:
     """Constraints are read from the validating models, so the service answers by them."""
     user = make.admin()
     checked = 0
@@ -185,7 +195,7 @@ def test_the_documented_limits_are_the_enforced_ones(spec, api, make):
     assert checked == 3
 
 
-def test_the_reference_ui_is_served(api):
+def test_the_reference_ui_is_served(api: Api) -> None:
     response = api.get("/docs")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]

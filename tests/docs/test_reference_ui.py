@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.live import run_while_serving
+from tests.support.servers import Api, Server, ServeVariant
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / ".praxis" / "screenshots" / "docs.png"
@@ -26,7 +27,7 @@ def chromium() -> str:
     return found
 
 
-def browse(server, *args: str) -> str:
+def browse(server: Server, *args: str) -> str:
     argv = [
         chromium(),
         "--headless",
@@ -47,11 +48,11 @@ def browse(server, *args: str) -> str:
 
 
 @pytest.fixture
-def docs_server(other_app):
+def docs_server(other_app: ServeVariant) -> Server:
     return other_app().srv
 
 
-def test_the_reference_page_loads_nothing_from_elsewhere(api):
+def test_the_reference_page_loads_nothing_from_elsewhere(api: Api) -> None:
     page = api.get("/docs").text
     urls = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert urls, page
@@ -61,7 +62,7 @@ def test_the_reference_page_loads_nothing_from_elsewhere(api):
             assert api.get(url).status_code == 200, url
 
 
-def test_the_reference_renders_every_operation_offline(docs_server, api):
+def test_the_reference_renders_every_operation_offline(docs_server: Server, api: Api) -> None:
     spec = api.get("/docs/openapi.json").json()
     summaries = {
         operation["summary"]
@@ -73,7 +74,7 @@ def test_the_reference_renders_every_operation_offline(docs_server, api):
     assert not missing, f"not rendered: {sorted(missing)}"
 
 
-def test_a_screenshot_of_the_reference_is_taken(docs_server):
+def test_a_screenshot_of_the_reference_is_taken(docs_server: Server) -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.unlink(missing_ok=True)
     browse(docs_server, f"--screenshot={SCREENSHOT}")

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.docs.live import run_while_serving
+from tests.support.factories import Factories
+from tests.support.servers import ServeVariant
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -39,7 +41,7 @@ def schemathesis_binary() -> Path:
 
 
 @pytest.fixture
-def catalog(make):
+def catalog(make: Factories) -> None:
     """Published and draft content to practise on, so operations reach their logic."""
     for n, kind in enumerate(("lesson", "exercise", "drill")):
         make.content(slug=f"python-list-basics-{n}", kind=kind, tags=["python", "lists"])
@@ -48,7 +50,9 @@ def catalog(make):
 
 
 @pytest.mark.parametrize("role", ["member", "admin"])
-def test_schemathesis_finds_no_failure(role, other_app, make, catalog, tmp_path):
+def test_schemathesis_finds_no_failure(
+    role: str, other_app: ServeVariant, make: Factories, catalog: None, tmp_path: Path
+) -> None:
     binary = schemathesis_binary()
     served = other_app().srv
     caller = make.admin() if role == "admin" else make.user()

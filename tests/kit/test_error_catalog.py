@@ -5,19 +5,22 @@ and every code is produced by a request below (except those whose endpoints do n
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from sanic import Request
 
 from service.kit import security
 from service.kit.errors import ErrorCode
 from service.reference.errors_reference import render_markdown
 from tests.support.factories import Factories
 from tests.support.processes import free_port
-from tests.support.servers import Api
+from tests.support.servers import Api, App, ServeVariant
 
 ERRORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 PUBLIC_URL = "http://127.0.0.1:8000"  # the test settings' HOST and PORT
@@ -29,19 +32,21 @@ AWAITING_ENDPOINTS = {ErrorCode.ROLE_EXISTS, ErrorCode.ROLE_BUILTIN, ErrorCode.L
 class Provoke:
     """What a provoker may use: the served app, factories, and variant apps."""
 
-    def __init__(self, api: Api, make: Factories, other_app: Callable[..., Api]) -> None:
+    def __init__(self, api: Api, make: Factories, other_app: ServeVariant) -> None:
         self.api = api
         self.make = make
         self.other_app = other_app
 
 
-def _json_post(path: str, body: bytes, content_type: str = "application/json"):
+def _json_post(
+    path: str, body: bytes, content_type: str = "application/json"
+) -> Callable[[Provoke], httpx.Response]:
     return lambda p: p.api.post(path, content=body, headers={"content-type": content_type})
 
 
 def _token_expired(p: Provoke) -> httpx.Response:
     user = p.make.user()
-    token, _ = security.issue_access_token(user.id, p.make.settings.jwt_secret, -60)
+    token, _ = security.issue_access_token(user.id, uuid.uuid4(), p.make.settings.jwt_secret, -60)
     return p.api.get("/api/v1/users/me", token=token)
 
 
@@ -61,7 +66,13 @@ def _email_taken(p: Provoke) -> httpx.Response:
 
 def _slug_taken(p: Provoke) -> httpx.Response:
     p.make.content(slug="taken")
-    body = {"title": "Taken", "summary": "", "body": "", "kind": "lesson", "category": "python"}
+    body: dict[str, Any] = {
+        "title": "Taken",
+        "summary": "",
+        "body": "",
+        "kind": "lesson",
+        "category": "python",
+    }
     body |= {"difficulty": "beginner", "duration_minutes": 5, "tags": [], "slug": "taken"}
     return p.api.post("/api/v1/admin/content", token=p.make.editor().token, json=body)
 
@@ -101,9 +112,9 @@ def _rate_limited(p: Provoke) -> httpx.Response:
 
 
 def _internal_error(p: Provoke) -> httpx.Response:
-    def add_failing_route(app):
+    def add_failing_route(app: App) -> None:
         @app.get("/fails")
-        async def fails(_):
+        async def fails(_: Request) -> None:
             raise RuntimeError("a bug")
 
     return p.other_app(configure=add_failing_route).get("/fails")
@@ -113,9 +124,9 @@ def _service_unavailable(p: Provoke) -> httpx.Response:
     """A real refused connection: nothing listens on the port the route connects to."""
     port = free_port()
 
-    def add_route_to_a_dead_database(app):
+    def add_route_to_a_dead_database(app: App) -> None:
         @app.get("/needs-a-database")
-        async def needs_a_database(_):
+        async def needs_a_database(_: Request) -> None:
             await asyncpg.connect(f"postgres://postgres@127.0.0.1:{port}/none", timeout=2)
 
     return p.other_app(configure=add_route_to_a_dead_database).get("/needs-a-database")
@@ -153,13 +164,15 @@ PROVOKERS: dict[ErrorCode, Callable[[Provoke], httpx.Response]] = {
 }
 
 
-def test_every_code_is_provoked_below_or_awaits_its_endpoint():
+def test_every_code_is_provoked_below_or_awaits_its_endpoint() -> None:
     assert not AWAITING_ENDPOINTS & set(PROVOKERS)
     assert set(PROVOKERS) | AWAITING_ENDPOINTS == set(ErrorCode)
 
 
 @pytest.mark.parametrize("code", list(PROVOKERS), ids=lambda code: code.name)
-def test_each_code_is_answered_as_a_problem_pointing_at_its_reference(code, api, make, other_app):
+def test_each_code_is_answered_as_a_problem_pointing_at_its_reference(
+    code: ErrorCode, api: Api, make: Factories, other_app: ServeVariant
+) -> None:
     response = PROVOKERS[code](Provoke(api, make, other_app))
     assert response.status_code == code.status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -170,7 +183,7 @@ def test_each_code_is_answered_as_a_problem_pointing_at_its_reference(code, api,
     assert "Traceback" not in response.text
 
 
-def test_the_error_reference_page_has_an_anchor_per_code(api):
+def test_the_error_reference_page_has_an_anchor_per_code(api: Api) -> None:
     page = api.get("/docs/errors")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -179,7 +192,7 @@ def test_the_error_reference_page_has_an_anchor_per_code(api):
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page.text)  # nothing from elsewhere
 
 
-def test_the_error_reference_as_json_lists_every_code_with_its_type(api):
+def test_the_error_reference_as_json_lists_every_code_with_its_type(api: Api) -> None:
     items = api.get("/docs/errors.json").json()["items"]
     assert [item["code"] for item in items] == [code.name for code in ErrorCode]
     for item in items:
@@ -194,17 +207,17 @@ def test_the_error_reference_as_json_lists_every_code_with_its_type(api):
         assert len(item["description"]) > 40, code  # says what happened and what to do
 
 
-def test_the_type_uris_follow_public_url(other_app):
+def test_the_type_uris_follow_public_url(other_app: ServeVariant) -> None:
     behind_a_proxy = other_app(public_url="https://api.example.com/")
     body = behind_a_proxy.get("/api/v1/no-such-route").json()
     assert body["type"] == "https://api.example.com/docs/errors#NOT_FOUND"
 
 
-def test_docs_errors_md_is_generated_from_the_catalog():
+def test_docs_errors_md_is_generated_from_the_catalog() -> None:
     """Regenerate with: python -m service.reference.errors_reference > docs/errors.md"""
     assert ERRORS_DOC.read_text() == render_markdown()
 
 
-def test_docs_errors_md_names_exactly_the_codes_of_the_catalog():
+def test_docs_errors_md_names_exactly_the_codes_of_the_catalog() -> None:
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", ERRORS_DOC.read_text(), re.MULTILINE))
     assert documented == {code.name for code in ErrorCode}

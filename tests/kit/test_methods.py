@@ -11,6 +11,7 @@ import pytest
 
 from service.app import create_app
 from service.config import Settings
+from tests.support.servers import Api
 
 PROBES = ("GET", "POST", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT", "FOO")
 # Sanic answers HEAD and OPTIONS (preflights) for every route itself.
@@ -40,7 +41,9 @@ ROUTES = registered_routes()
 
 
 @pytest.mark.parametrize(("path", "served"), ROUTES, ids=[path for path, _ in ROUTES])
-def test_a_method_the_route_does_not_serve_is_405_with_allow(api, path, served):
+def test_a_method_the_route_does_not_serve_is_405_with_allow(
+    api: Api, path: str, served: frozenset[str]
+) -> None:
     for method in PROBES:
         if method in served:
             continue
@@ -53,13 +56,13 @@ def test_a_method_the_route_does_not_serve_is_405_with_allow(api, path, served):
         assert method not in allowed
 
 
-def test_every_route_is_probed():
+def test_every_route_is_probed() -> None:
     assert len(ROUTES) >= 20
     assert any("/sessions/" in path for path, _ in ROUTES)
 
 
 @pytest.mark.parametrize("method", PROBES)
-def test_an_unknown_path_is_404_whatever_the_method(api, method):
+def test_an_unknown_path_is_404_whatever_the_method(api: Api, method: str) -> None:
     response = api.request(method, "/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"

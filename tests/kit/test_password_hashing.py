@@ -1,13 +1,15 @@
 """Argon2 runs on a small pool of its own: a flood of hashes queues there, and the rest of the
 server (the default executor included) keeps its threads."""
 
+from __future__ import annotations
+
 import asyncio
 
 from service.kit import security
 
 
-def test_a_flood_of_hashes_leaves_the_default_executor_free():
-    async def flood():
+def test_a_flood_of_hashes_leaves_the_default_executor_free() -> None:
+    async def flood() -> tuple[bool, int]:
         hashes = [
             asyncio.ensure_future(security.hash_password_off_loop("a password")) for _ in range(12)
         ]
@@ -22,8 +24,8 @@ def test_a_flood_of_hashes_leaves_the_default_executor_free():
     assert pending >= 12 - security.PASSWORD_HASHING_THREADS
 
 
-def test_hashes_made_on_the_pool_verify():
-    async def round_trip():
+def test_hashes_made_on_the_pool_verify() -> None:
+    async def round_trip() -> tuple[bool, bool, bool]:
         digest = await security.hash_password_off_loop("a password")
         right = await security.verify_password_off_loop(digest, "a password")
         wrong = await security.verify_password_off_loop(digest, "another")

@@ -1,13 +1,16 @@
 """ENV=production refuses settings that would be unsafe there, each with a reason."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from service.config import Settings
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "env": "production",
     "database_url": "postgres://praxis@db:5432/praxis",
     "redis_url": "redis://cache:6379/0",
@@ -16,15 +19,15 @@ GOOD = {
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
 
-def problems(**changes):
+def problems(**changes: Any) -> list[str]:
     return Settings(**{**GOOD, **changes}).production_problems()
 
 
-def test_good_settings_pass():
+def test_good_settings_pass() -> None:
     assert problems() == []
 
 
-def test_the_example_secret_shipped_in_docker_compose_is_refused():
+def test_the_example_secret_shipped_in_docker_compose_is_refused() -> None:
     shipped = yaml.safe_load(COMPOSE.read_text())["services"]["api"]["environment"]["JWT_SECRET"]
     assert [p for p in problems(jwt_secret=shipped) if "example" in p]
 
@@ -44,15 +47,17 @@ def test_the_example_secret_shipped_in_docker_compose_is_refused():
         ({"database_url": "auto"}, "DATABASE_URL"),
     ],
 )
-def test_each_unsafe_setting_is_refused_with_its_reason(changes, mentions):
+def test_each_unsafe_setting_is_refused_with_its_reason(
+    changes: dict[str, Any], mentions: str
+) -> None:
     found = problems(**changes)
     assert len(found) == 1
     assert mentions in found[0]
 
 
-def test_in_process_fallbacks_are_allowed_with_one_worker():
+def test_in_process_fallbacks_are_allowed_with_one_worker() -> None:
     assert problems(redis_url="none", workers=1) == []
 
 
-def test_other_environments_are_not_checked():
+def test_other_environments_are_not_checked() -> None:
     assert Settings(**{**GOOD, "env": "development", "jwt_secret": "x"}).production_problems() == []

@@ -1,16 +1,21 @@
 """The rollback plan of docs/rbac.md, exercised: migration 3's downgrade and upgrade keep every
 audit record and grant, and create-admin regains admin access when nobody has it."""
 
+from __future__ import annotations
+
 from tortoise import connections
 
+from service.config import Settings
 from service.models import AuditRecord
-from tests.test_cli import praxis  # noqa: F401 - the CLI fixture
-from tests.test_migrations import fetch, migrations, scratch_database, versions  # noqa: F401
+from tests.infra.test_migrations import fetch, migrations, scratch_database, versions  # noqa: F401
+from tests.ops.test_cli import Praxis, praxis  # noqa: F401 - the CLI fixture
+from tests.support.factories import Factories
+from tests.support.servers import Api, Server
 
 ACCESS_MIGRATION = 3
 
 
-def columns(url, table):
+def columns(url: str, table: str) -> set[str]:
     rows = fetch(
         url, f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
     )
@@ -18,8 +23,8 @@ def columns(url, table):
 
 
 def test_the_access_migration_rolls_back_and_forward_keeping_records_and_grants(
-    scratch_database,  # noqa: F811
-):
+    scratch_database: str,  # noqa: F811
+) -> None:
     migrations("apply_migrations", scratch_database)
     fetch(
         scratch_database,
@@ -45,12 +50,12 @@ def test_the_access_migration_rolls_back_and_forward_keeping_records_and_grants(
 
 
 def test_create_admin_regains_admin_access_when_roles_were_misassigned(
-    praxis,  # noqa: F811
-    api,
-    make,
-    server,
-    settings,
-):
+    praxis: Praxis,  # noqa: F811
+    api: Api,
+    make: Factories,
+    server: Server,
+    settings: Settings,
+) -> None:
     former = make.admin()
     server.run(
         connections.get("default").execute_script(

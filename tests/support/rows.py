@@ -31,7 +31,7 @@ class AuditEntry:
     target_type: str
     target_id: str
     request_id: str | None
-    details: dict[str, Any]
+    changes: dict[str, Any]
 
 
 def audit_records(server: Server) -> list[AuditEntry]:

@@ -1,17 +1,24 @@
 """GET /admin/audit: the records every admin write leaves, newest first, filtered and paged."""
 
+from __future__ import annotations
+
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from service.kit.pagination import Keyset, encode_cursor
 from service.models import AuditRecord
-from tests.test_errors import assert_problem
+from tests.support.factories import Factories
+from tests.support.problems import assert_problem
+from tests.support.servers import Api, Server
 
 AUDIT = "/api/v1/admin/audit"
 USERS = "/api/v1/admin/users"
 
 
-def test_records_name_actor_action_target_changes_and_request_newest_first(api, make):
+def test_records_name_actor_action_target_changes_and_request_newest_first(
+    api: Api, make: Factories
+) -> None:
     admin, user = make.admin(), make.user(display_name="Old")
     api.patch(f"{USERS}/{user.id}", token=admin.token, json={"display_name": "New"})
     api.put(
@@ -42,7 +49,9 @@ def test_records_name_actor_action_target_changes_and_request_newest_first(api, 
     assert isinstance(newest["id"], str)
 
 
-def test_filters_by_actor_action_target_type_and_time(api, make, server):
+def test_filters_by_actor_action_target_type_and_time(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, other_admin, user = make.admin(), make.admin(), make.user()
     api.patch(f"{USERS}/{user.id}", token=admin.token, json={"display_name": "A"})
     api.patch(f"{USERS}/{user.id}", token=other_admin.token, json={"display_name": "B"})
@@ -50,7 +59,7 @@ def test_filters_by_actor_action_target_type_and_time(api, make, server):
     long_ago = datetime.now(UTC) - timedelta(days=3)
     server.run(AuditRecord.filter(action="role.create").update(created_at=long_ago))
 
-    def actions(**params):
+    def actions(**params: str) -> list[str]:
         page = api.get(AUDIT, token=admin.token, params=params).json()
         return [item["action"] for item in page["items"]]
 
@@ -62,13 +71,14 @@ def test_filters_by_actor_action_target_type_and_time(api, make, server):
     assert actions(action="") == ["user.update", "user.update", "role.create"]
 
 
-def test_pages_walk_every_record_once(api, make):
+def test_pages_walk_every_record_once(api: Api, make: Factories) -> None:
     admin, user = make.admin(), make.user()
     for n in range(5):
         api.patch(f"{USERS}/{user.id}", token=admin.token, json={"display_name": f"n{n}"})
-    names, cursor = [], None
+    names: list[str] = []
+    cursor: str | None = None
     while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = api.get(AUDIT, token=admin.token, params=params).json()
         names += [item["changes"]["display_name"]["after"] for item in page["items"]]
         cursor = page["next_cursor"]
@@ -77,7 +87,7 @@ def test_pages_walk_every_record_once(api, make):
     assert names == ["n4", "n3", "n2", "n1", "n0"]
 
 
-def test_bad_filters_are_422(api, make):
+def test_bad_filters_are_422(api: Api, make: Factories) -> None:
     admin = make.admin()
     content_cursor = Keyset(datetime.now(UTC), uuid.uuid4()).sort_key()
     for params in (
@@ -93,8 +103,8 @@ def test_bad_filters_are_422(api, make):
 
 
 def test_operator_records_have_no_actor_and_legacy_details_are_served_as_they_are(
-    api, make, server
-):
+    api: Api, make: Factories, server: Server
+) -> None:
     admin = make.admin()
     server.run(
         AuditRecord.create(
@@ -106,7 +116,9 @@ def test_operator_records_have_no_actor_and_legacy_details_are_served_as_they_ar
     assert item["changes"] == {"slug": "s"}
 
 
-def test_no_record_holds_a_password_hash_or_token(api, make, server):
+def test_no_record_holds_a_password_hash_or_token(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, user = make.admin(), make.user()
     api.patch(f"{USERS}/{user.id}", token=admin.token, json={"is_active": False})
     api.put(f"{USERS}/{user.id}/roles", token=admin.token, json={"roles": ["editor"]})

@@ -1,20 +1,30 @@
 """GET/POST /admin/roles and PUT /admin/roles/{name}: built-in roles are fixed, custom roles'
 permissions come from the catalog and apply to their holders' next request."""
 
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
 from service.kit import rbac
 from service.models import AuditRecord
-from tests.test_errors import assert_problem
+from tests.support.factories import Account, Factories
+from tests.support.problems import assert_problem
+from tests.support.servers import Api, Server
 
 ROLES = "/api/v1/admin/roles"
 USERS = "/api/v1/admin/users"
 ME = "/api/v1/users/me"
 
 
-def create(api, admin, **body):
+def create(api: Api, admin: Account, **body: Any) -> httpx.Response:
     return api.post(ROLES, token=admin.token, json={"permissions": [], **body})
 
 
-def test_the_list_holds_the_built_in_roles_with_their_permissions(api, make):
+def test_the_list_holds_the_built_in_roles_with_their_permissions(
+    api: Api, make: Factories
+) -> None:
     body = api.get(ROLES, token=make.admin().token).json()
     assert set(body) == {"items"}
     by_name = {role["name"]: role for role in body["items"]}
@@ -27,7 +37,9 @@ def test_the_list_holds_the_built_in_roles_with_their_permissions(api, make):
         }
 
 
-def test_creating_a_role_answers_201_and_it_is_listed_and_audited(api, make, server):
+def test_creating_a_role_answers_201_and_it_is_listed_and_audited(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin = make.admin()
     response = create(
         api, admin, name="moderator", description="Reads", permissions=["users:read"] * 2
@@ -45,14 +57,14 @@ def test_creating_a_role_answers_201_and_it_is_listed_and_audited(api, make, ser
     assert record.changes["permissions"] == {"before": None, "after": ["users:read"]}
 
 
-def test_a_taken_name_is_role_exists(api, make):
+def test_a_taken_name_is_role_exists(api: Api, make: Factories) -> None:
     admin = make.admin()
     assert create(api, admin, name="moderator").status_code == 201
     assert_problem(create(api, admin, name="moderator"), 409, "ROLE_EXISTS")
     assert_problem(create(api, admin, name="admin"), 409, "ROLE_EXISTS")
 
 
-def test_an_unknown_permission_or_a_bad_name_is_422(api, make):
+def test_an_unknown_permission_or_a_bad_name_is_422(api: Api, make: Factories) -> None:
     admin = make.admin()
     for body in (
         {"name": "x", "permissions": ["content:*"]},
@@ -65,7 +77,7 @@ def test_an_unknown_permission_or_a_bad_name_is_422(api, make):
     assert_problem(response, 422, "VALIDATION_FAILED")
 
 
-def test_built_in_roles_cannot_be_changed(api, make):
+def test_built_in_roles_cannot_be_changed(api: Api, make: Factories) -> None:
     admin = make.admin()
     for name in rbac.BUILTIN_ROLES:
         response = api.put(f"{ROLES}/{name}", token=admin.token, json={"permissions": []})
@@ -73,12 +85,14 @@ def test_built_in_roles_cannot_be_changed(api, make):
     assert "roles:manage" in api.get(ME, token=admin.token).json()["permissions"]
 
 
-def test_an_unknown_role_is_404(api, make):
+def test_an_unknown_role_is_404(api: Api, make: Factories) -> None:
     response = api.put(f"{ROLES}/nobody", token=make.admin().token, json={"permissions": []})
     assert_problem(response, 404, "NOT_FOUND")
 
 
-def test_a_role_s_new_permissions_apply_to_its_holders_next_request(api, make, server):
+def test_a_role_s_new_permissions_apply_to_its_holders_next_request(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, holder = make.admin(), make.user()
     create(api, admin, name="moderator", permissions=["users:read"])
     api.put(f"{USERS}/{holder.id}/roles", token=admin.token, json={"roles": ["moderator"]})

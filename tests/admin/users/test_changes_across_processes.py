@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import free_port, praxis_serve
+from service.config import Settings
+from tests.support.factories import Factories
+from tests.support.processes import free_port, praxis_serve
 from tests.test_multiworker import ServedProcess
 
 WORKERS = 2
@@ -19,7 +21,7 @@ READS = 24
 ME = "/api/v1/users/me"
 
 
-def start(settings, directory: Path) -> Iterator[ServedProcess]:
+def start(settings: Settings, directory: Path) -> Iterator[ServedProcess]:
     port = free_port()
     env = {
         "DATABASE_URL": settings.database_url,
@@ -40,19 +42,19 @@ def start(settings, directory: Path) -> Iterator[ServedProcess]:
 
 
 @pytest.fixture(scope="module")
-def first(settings, tmp_path_factory) -> Iterator[ServedProcess]:
+def first(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
     yield from start(settings, tmp_path_factory.mktemp("first"))
 
 
 @pytest.fixture(scope="module")
-def second(settings, tmp_path_factory) -> Iterator[ServedProcess]:
+def second(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
     yield from start(settings, tmp_path_factory.mktemp("second"))
 
 
 def answers(instance: ServedProcess, token: str, reads: int = READS) -> list[httpx.Response]:
     """``reads`` requests, each on a new connection: any worker may take each."""
     headers = {"Authorization": f"Bearer {token}"}
-    responses = []
+    responses: list[httpx.Response] = []
     for _ in range(reads):
         with httpx.Client(base_url=instance.base_url, timeout=10) as fresh:
             responses.append(fresh.get(ME, headers=headers))
@@ -63,14 +65,18 @@ def roles_seen(instance: ServedProcess, token: str) -> set[tuple[str, ...]]:
     return {tuple(r.json()["roles"]) for r in answers(instance, token)}
 
 
-def test_every_worker_of_both_instances_served_and_cached(first, second, make):
+def test_every_worker_of_both_instances_served_and_cached(
+    first: ServedProcess, second: ServedProcess, make: Factories
+) -> None:
     user = make.user()
     for instance in (first, second):
         assert roles_seen(instance, user.token) == {("member",)}
         assert len(instance.workers_that_decided()) == WORKERS
 
 
-def test_a_role_change_through_one_instance_applies_at_once_on_the_other(first, second, make):
+def test_a_role_change_through_one_instance_applies_at_once_on_the_other(
+    first: ServedProcess, second: ServedProcess, make: Factories
+) -> None:
     admin, user = make.admin(), make.user()
     assert roles_seen(first, user.token) == roles_seen(second, user.token) == {("member",)}
 
@@ -85,7 +91,9 @@ def test_a_role_change_through_one_instance_applies_at_once_on_the_other(first, 
     assert roles_seen(first, user.token) == {("editor",)}
 
 
-def test_a_deactivation_through_one_instance_applies_at_once_on_the_other(first, second, make):
+def test_a_deactivation_through_one_instance_applies_at_once_on_the_other(
+    first: ServedProcess, second: ServedProcess, make: Factories
+) -> None:
     admin, user = make.admin(), make.user()
     assert {r.status_code for r in answers(first, user.token)} == {200}
 
@@ -101,7 +109,9 @@ def test_a_deactivation_through_one_instance_applies_at_once_on_the_other(first,
         assert {(r.status_code, r.json()["code"]) for r in refused} == {(403, "ACCOUNT_DISABLED")}
 
 
-def test_a_logout_through_one_instance_ends_the_login_on_the_other(first, second, make):
+def test_a_logout_through_one_instance_ends_the_login_on_the_other(
+    first: ServedProcess, second: ServedProcess, make: Factories
+) -> None:
     user = make.user()
     credentials = {"email": user.email, "password": user.password}
     ended = httpx.post(f"{first.base_url}/api/v1/auth/login", json=credentials).json()

@@ -1,25 +1,31 @@
 """GET /admin/users, PATCH /admin/users/{id}, PUT /admin/users/{id}/roles: bodies, filters,
 pagination, the last-admin rule (under concurrency too) and the audit record of each write."""
 
+from __future__ import annotations
+
 import uuid
+from typing import Any
 
 from service.models import AuditRecord, RefreshToken, User
-from tests.test_errors import assert_problem
+from tests.support.factories import Account, Factories
+from tests.support.problems import assert_problem
+from tests.support.servers import Api, Server
 
 USERS = "/api/v1/admin/users"
 ME = "/api/v1/users/me"
 
 
-def login(api, user):
+def login(api: Api, user: Account) -> dict[str, Any]:
     body = {"email": user.email, "password": user.password}
-    return api.post("/api/v1/auth/login", json=body).json()
+    pair: dict[str, Any] = api.post("/api/v1/auth/login", json=body).json()
+    return pair
 
 
-def audits(server, action):
+def audits(server: Server, action: str) -> list[AuditRecord]:
     return server.run(AuditRecord.filter(action=action).order_by("id"))
 
 
-def test_the_list_shows_each_user_with_roles_newest_first(api, make):
+def test_the_list_shows_each_user_with_roles_newest_first(api: Api, make: Factories) -> None:
     admin = make.admin()
     editor = make.user("editor", display_name="Edith")
     body = api.get(USERS, token=admin.token).json()
@@ -35,13 +41,15 @@ def test_the_list_shows_each_user_with_roles_newest_first(api, make):
     assert body["next_cursor"] is None
 
 
-def test_q_matches_email_or_display_name_in_any_case_and_escapes_wildcards(api, make):
+def test_q_matches_email_or_display_name_in_any_case_and_escapes_wildcards(
+    api: Api, make: Factories
+) -> None:
     admin = make.admin()
     make.user(email="grace@example.com", display_name="Grace")
     make.user(email="ada@example.com", display_name="Countess Lovelace")
     make.user(email="under_score@example.com")
 
-    def emails(q):
+    def emails(q: str) -> list[str]:
         page = api.get(USERS, token=admin.token, params={"q": q}).json()
         return sorted(item["email"] for item in page["items"])
 
@@ -51,12 +59,13 @@ def test_q_matches_email_or_display_name_in_any_case_and_escapes_wildcards(api, 
     assert emails("%") == []
 
 
-def test_pages_walk_every_user_once(api, make):
+def test_pages_walk_every_user_once(api: Api, make: Factories) -> None:
     admin = make.admin()
     created = {str(make.user().id) for _ in range(5)} | {str(admin.id)}
-    seen, cursor = [], None
+    seen: list[str] = []
+    cursor: str | None = None
     while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = api.get(USERS, token=admin.token, params=params).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
@@ -66,13 +75,15 @@ def test_pages_walk_every_user_once(api, make):
     assert len(seen) == len(created)
 
 
-def test_bad_list_parameters_are_422(api, make):
+def test_bad_list_parameters_are_422(api: Api, make: Factories) -> None:
     admin = make.admin()
     for params in ({"limit": "0"}, {"limit": "101"}, {"cursor": "nope"}, {"q": "a\x00"}):
         assert_problem(api.get(USERS, token=admin.token, params=params), 422, "VALIDATION_FAILED")
 
 
-def test_patch_changes_the_display_name_and_audits_before_and_after(api, make, server):
+def test_patch_changes_the_display_name_and_audits_before_and_after(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, user = make.admin(), make.user(display_name="Old")
     response = api.patch(
         f"{USERS}/{user.id}",
@@ -89,14 +100,18 @@ def test_patch_changes_the_display_name_and_audits_before_and_after(api, make, s
     assert record.request_id == "rename-1"
 
 
-def test_an_unchanged_patch_leaves_no_audit_record(api, make, server):
+def test_an_unchanged_patch_leaves_no_audit_record(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, user = make.admin(), make.user(display_name="Same")
     for body in ({}, {"display_name": "Same"}, {"is_active": True}, {"is_active": None}):
         assert api.patch(f"{USERS}/{user.id}", token=admin.token, json=body).status_code == 200
     assert audits(server, "user.update") == []
 
 
-def test_deactivating_ends_every_login_and_refuses_the_still_valid_token(api, make, server):
+def test_deactivating_ends_every_login_and_refuses_the_still_valid_token(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, user = make.admin(), make.user()
     pair = login(api, user)
     assert api.get(ME, token=pair["access_token"]).status_code == 200
@@ -114,7 +129,7 @@ def test_deactivating_ends_every_login_and_refuses_the_still_valid_token(api, ma
     assert record.changes == {"is_active": {"before": True, "after": False}}
 
 
-def test_a_reactivated_user_must_log_in_again(api, make):
+def test_a_reactivated_user_must_log_in_again(api: Api, make: Factories) -> None:
     admin, user = make.admin(), make.user()
     old = login(api, user)
     api.patch(f"{USERS}/{user.id}", token=admin.token, json={"is_active": False})
@@ -124,7 +139,7 @@ def test_a_reactivated_user_must_log_in_again(api, make):
     assert api.get(ME, token=login(api, user)["access_token"]).status_code == 200
 
 
-def test_patch_refuses_roles_unknown_fields_and_wrong_types(api, make):
+def test_patch_refuses_roles_unknown_fields_and_wrong_types(api: Api, make: Factories) -> None:
     admin, user = make.admin(), make.user()
     for body in ({"roles": ["admin"]}, {"email": "x@example.com"}, {"is_active": "false"}):
         response = api.patch(f"{USERS}/{user.id}", token=admin.token, json=body)
@@ -132,7 +147,7 @@ def test_patch_refuses_roles_unknown_fields_and_wrong_types(api, make):
     assert api.get(f"{USERS}", token=admin.token).json()["items"][0]["roles"] == ["member"]
 
 
-def test_an_unknown_user_is_404(api, make):
+def test_an_unknown_user_is_404(api: Api, make: Factories) -> None:
     admin = make.admin()
     missing = f"{USERS}/{uuid.uuid4()}"
     assert_problem(api.patch(missing, token=admin.token, json={}), 404, "NOT_FOUND")
@@ -140,7 +155,9 @@ def test_an_unknown_user_is_404(api, make):
     assert_problem(response, 404, "NOT_FOUND")
 
 
-def test_put_roles_replaces_them_applies_at_once_and_audits(api, make, server):
+def test_put_roles_replaces_them_applies_at_once_and_audits(
+    api: Api, make: Factories, server: Server
+) -> None:
     admin, user = make.admin(), make.user()
     assert api.get(ME, token=user.token).json()["permissions"] == []
 
@@ -155,7 +172,7 @@ def test_put_roles_replaces_them_applies_at_once_and_audits(api, make, server):
     assert record.changes == {"roles": {"before": ["member"], "after": ["editor"]}}
 
 
-def test_put_roles_refuses_an_unknown_role(api, make):
+def test_put_roles_refuses_an_unknown_role(api: Api, make: Factories) -> None:
     admin, user = make.admin(), make.user()
     response = api.put(
         f"{USERS}/{user.id}/roles", token=admin.token, json={"roles": ["editor", "wizard"]}
@@ -165,7 +182,7 @@ def test_put_roles_refuses_an_unknown_role(api, make):
     assert "wizard" in body["errors"][0]["message"]
 
 
-def test_the_last_active_admin_keeps_admin(api, make, server):
+def test_the_last_active_admin_keeps_admin(api: Api, make: Factories, server: Server) -> None:
     admin = make.admin()
     make.admin()  # deactivated below: an inactive admin does not count
     other = api.get(USERS, token=admin.token).json()["items"][0]["id"]
@@ -180,11 +197,13 @@ def test_the_last_active_admin_keeps_admin(api, make, server):
     assert audits(server, "user.roles.set") == []
 
 
-def admin_count(server):
+def admin_count(server: Server) -> int:
     return server.run(User.filter(roles__name="admin", is_active=True).count())
 
 
-def test_two_admins_demoting_each_other_at_once_leave_one_admin(api, make, server):
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    api: Api, make: Factories, server: Server
+) -> None:
     first, second = make.admin(), make.admin()
     body = {"roles": ["member"]}
     responses = api.gather(
@@ -198,8 +217,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(api, make, serve
 
 
 def test_deactivating_and_demoting_the_two_admins_at_once_leaves_one_active_admin(
-    api, make, server
-):
+    api: Api, make: Factories, server: Server
+) -> None:
     first, second = make.admin(), make.admin()
     responses = api.gather(
         lambda http: http.patch(
