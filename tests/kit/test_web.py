@@ -29,6 +29,8 @@ A_JSON_OBJECT = b'{"title": "x"}'
 EXISTING: dict[str, Callable[[Factories, Account], str]] = {
     "session_id": lambda make, caller: str(make.practice_session(caller, make.content()).id),
     "content_id": lambda make, _caller: str(make.content(published=False).id),
+    "user_id": lambda make, _caller: str(make.user().id),
+    "name": lambda make, _caller: make.role(),
 }
 
 

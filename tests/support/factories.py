@@ -68,6 +68,12 @@ class Factories:
     def editor(self) -> Account:
         return self.user(rbac.EDITOR_ROLE)
 
+    def role(self, *permissions: str) -> str:
+        """A custom role (created here) granting exactly ``permissions``; its name."""
+        name = f"role-{next(_sequence)}"
+        self.server.run(_create_role(name, list(permissions)))
+        return name
+
     def user_with_permissions(self, role: str, *permissions: str) -> Account:
         """A user whose only extra role, ``role`` (created here), grants exactly ``permissions``."""
         self.server.run(_create_role(role, list(permissions)))
