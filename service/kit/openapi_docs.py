@@ -110,6 +110,7 @@ path_parameter(
 path_parameter(
     "content_id", {"type": "string", "format": "uuid"}, "The content item's id (not its slug)."
 )
+path_parameter("user_id", {"type": "string", "format": "uuid"}, "The user's id.")
 
 
 @dataclass(frozen=True)

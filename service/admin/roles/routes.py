@@ -5,17 +5,32 @@ from sanic.response import HTTPResponse
 
 from service.admin.audit.service import Actor
 from service.admin.roles import service
-from service.admin.roles.schemas import RoleCreate, RoleList, RoleOut, RoleUpdate
+from service.admin.roles.schemas import (
+    ROLE_NAME_FIELD_PATTERN,
+    ROLE_NAME_MAX_LENGTH,
+    RoleCreate,
+    RoleList,
+    RoleOut,
+    RoleUpdate,
+)
 from service.app_context import PraxisRequest
 from service.kit import rbac
 from service.kit.errors import ErrorCode
-from service.kit.openapi_docs import documented
+from service.kit.openapi_docs import Link, documented, path_parameter
 from service.kit.rbac import Principal
 from service.kit.web import json_response, parse_body
 
 admin_roles_bp = Blueprint("admin_roles", url_prefix="/admin")
 
 TAG = "Admin: roles"
+path_parameter(
+    "name",
+    {"type": "string", "pattern": ROLE_NAME_FIELD_PATTERN, "maxLength": ROLE_NAME_MAX_LENGTH},
+    "The role's name, e.g. `moderator`.",
+)
+ROLE_LINKS = {
+    "UpdateRole": Link("admin.roles.update_role", {"name": "$response.body#/name"}),
+}
 
 
 def _actor(request: PraxisRequest, principal: Principal) -> Actor:
@@ -36,6 +51,7 @@ async def list_roles(_: PraxisRequest) -> HTTPResponse:
     body=RoleCreate,
     responses={201: RoleOut},
     errors=(ErrorCode.ROLE_EXISTS,),
+    links=ROLE_LINKS,
 )
 @rbac.require_permission("roles:manage")
 async def create_role(request: PraxisRequest, principal: Principal) -> HTTPResponse:
@@ -52,6 +68,7 @@ async def create_role(request: PraxisRequest, principal: Principal) -> HTTPRespo
     body=RoleUpdate,
     responses={200: RoleOut},
     errors=(ErrorCode.NOT_FOUND, ErrorCode.ROLE_BUILTIN),
+    links=ROLE_LINKS,
 )
 @rbac.require_permission("roles:manage")
 async def update_role(request: PraxisRequest, name: str, principal: Principal) -> HTTPResponse:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.kit import rbac
-from service.kit.fields import refusing_nul
+from service.kit.fields import NO_NUL_PATTERN, refusing_nul
 
-# What Sanic's ``slug`` path type matches, so every role can be named in PUT /roles/<name>.
-ROLE_NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# What Sanic's ``slug`` path type matches, so every role can be named in PUT /roles/<name>; the
+# same rule as a JSON-schema pattern for the OpenAPI document (Python's regex dialect).
+ROLE_NAME_FIELD_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ROLE_NAME_PATTERN = re.compile(ROLE_NAME_FIELD_PATTERN)
 ROLE_NAME_MAX_LENGTH = 64
 
 
@@ -31,12 +33,22 @@ def _known_permissions(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
-RoleName = Annotated[str, AfterValidator(_role_name)]
+RoleName = Annotated[
+    str,
+    Field(pattern=ROLE_NAME_FIELD_PATTERN, max_length=ROLE_NAME_MAX_LENGTH),
+    AfterValidator(_role_name),
+]
 Description = Annotated[
-    str, Field(max_length=255), AfterValidator(refusing_nul("must not contain the NUL character"))
+    str,
+    Field(max_length=255, pattern=NO_NUL_PATTERN),
+    AfterValidator(refusing_nul("must not contain the NUL character")),
+]
+# The catalog is fixed in code, so the document can list every permission a role may have.
+Permission = Annotated[
+    str, Field(max_length=64, json_schema_extra={"enum": sorted(rbac.PERMISSIONS)})
 ]
 PermissionList = Annotated[
-    list[Annotated[str, Field(max_length=64)]],
+    list[Permission],
     Field(max_length=len(rbac.PERMISSIONS) * 2),
     AfterValidator(_known_permissions),
 ]
@@ -60,7 +72,21 @@ class RoleOut(BaseModel):
     builtin: bool
 
 
+_BUILTIN_EXAMPLE: dict[str, Any] = {
+    "name": rbac.ADMIN_ROLE,
+    "description": "Every permission",
+    "permissions": sorted(rbac.PERMISSIONS),
+    "builtin": True,
+}
+
+
 class RoleList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"items": [_BUILTIN_EXAMPLE, RoleOut.model_json_schema()["example"]]}
+        }
+    )
+
     items: list[RoleOut]
 
 
@@ -69,6 +95,7 @@ class RoleCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
         json_schema_extra={
             "example": {
                 "name": "moderator",
@@ -88,6 +115,7 @@ class RoleUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
         json_schema_extra={"example": {"permissions": ["audit:read", "users:read"]}},
     )
 

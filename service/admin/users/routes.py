@@ -17,13 +17,26 @@ from service.admin.users.schemas import (
 from service.app_context import PraxisRequest
 from service.kit import rbac
 from service.kit.errors import ErrorCode
-from service.kit.openapi_docs import documented
+from service.kit.openapi_docs import Link, documented
 from service.kit.rbac import Principal
 from service.kit.web import json_response, parse_body, parse_query
 
 admin_users_bp = Blueprint("admin_users", url_prefix="/admin")
 
 TAG = "Admin: users"
+
+
+def _user_links(user_id: str) -> dict[str, Link]:
+    by_id = {"user_id": user_id}
+    return {
+        "UpdateUser": Link("admin.users.update_user", by_id),
+        "ReplaceRoles": Link("admin.users.replace_roles", by_id),
+    }
+
+
+# A page's first user (the newest), and the user a write answered.
+LIST_LINKS = _user_links("$response.body#/items/0/id")
+USER_LINKS = _user_links("$response.body#/id")
 
 
 def user_write(request: PraxisRequest, principal: Principal) -> service.UserWrite:
@@ -40,6 +53,7 @@ def user_write(request: PraxisRequest, principal: Principal) -> service.UserWrit
     description="`q` matches a substring of the email or the display name, case-insensitively.",
     query=UserListQuery,
     responses={200: AdminUserPage},
+    links=LIST_LINKS,
 )
 @rbac.require_permission("users:read")
 async def list_users(request: PraxisRequest) -> HTTPResponse:
@@ -53,6 +67,7 @@ async def list_users(request: PraxisRequest) -> HTTPResponse:
     body=UserUpdate,
     responses={200: AdminUserOut},
     errors=(ErrorCode.NOT_FOUND, ErrorCode.LAST_ADMIN),
+    links=USER_LINKS,
 )
 @rbac.require_permission("users:write")
 async def update_user(
@@ -69,6 +84,7 @@ async def update_user(
     body=RolesUpdate,
     responses={200: AdminUserOut},
     errors=(ErrorCode.NOT_FOUND, ErrorCode.LAST_ADMIN),
+    links=USER_LINKS,
 )
 @rbac.require_permission("roles:assign")
 async def replace_roles(
