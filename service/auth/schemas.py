@@ -9,9 +9,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.kit.fields import NO_NUL_PATTERN, NON_BLANK_PATTERN, non_blank, refusing_nul
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# ASCII whitespace, spelled out: regex engines (Python's, Rust's in pydantic-core, a client's
+# JSON-schema validator) disagree on what ``\s`` matches beyond it.
+_SPACE = " \t\n\r\f\v"
+_EMAIL = re.compile(rf"^[^@{_SPACE}]{{1,64}}@[^@{_SPACE}]+\.[^@{_SPACE}]+$")
 # What _normalized_email accepts before stripping and lower-casing, for the OpenAPI document.
-EMAIL_FIELD_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"
+EMAIL_FIELD_PATTERN = (
+    rf"^[{_SPACE}]*[^@{_SPACE}\x00]{{1,64}}@[^@{_SPACE}\x00]+\.[^@{_SPACE}\x00]+[{_SPACE}]*$"
+)
 
 
 # RFC 5321's limit on an address (64 local + @ + 255 domain).
@@ -19,26 +24,32 @@ MAX_EMAIL_CHARS = 320
 
 
 def _normalized_email(value: str) -> str:
-    email = value.strip().lower()
+    email = value.strip(_SPACE)
     if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
         raise ValueError("must be an email address")
-    return email
+    return email.lower()
 
 
 # PostgreSQL text cannot hold U+0000: refused here (422) before any hashing or query.
 _no_nul = refusing_nul("must not contain the NUL character")
+# Each field's pattern states, for the OpenAPI document, what its validators accept; the
+# constraints come before the validators, or Pydantic leaves them out of the JSON schema.
 Text = Annotated[str, Field(pattern=NO_NUL_PATTERN), AfterValidator(_no_nul)]
 Email = Annotated[
-    Text,
+    str,
     Field(pattern=EMAIL_FIELD_PATTERN, max_length=MAX_EMAIL_CHARS, examples=["ada@example.com"]),
+    AfterValidator(_no_nul),
     AfterValidator(_normalized_email),
 ]
 DisplayName = Annotated[
-    Text,
+    str,
     Field(min_length=1, max_length=100, pattern=NON_BLANK_PATTERN),
+    AfterValidator(_no_nul),
     AfterValidator(non_blank),
 ]
-Password = Annotated[Text, Field(min_length=8, max_length=256)]
+Password = Annotated[
+    str, Field(min_length=8, max_length=256, pattern=NO_NUL_PATTERN), AfterValidator(_no_nul)
+]
 
 
 class RegisterRequest(BaseModel):
