@@ -96,7 +96,7 @@ def _register_listeners(app: PraxisApp) -> None:
         db.quiet_statement_log()
         database = await db.resolve_database(settings)
         app.ctx.database_url = database.url
-        await db.init_orm(database.url)
+        await db.init_orm(database.url, db.pool_limits(settings))
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
         app.ctx.redis_breaker = ReportingBreaker()

@@ -15,7 +15,7 @@ from service.config import Settings
 from service.infra.redis_client import RedisBreaker
 
 if TYPE_CHECKING:
-    from service.health.monitor import DatabaseProbe
+    from service.health.service import DatabaseProbe
     from service.kit.cache import ReadCache
     from service.kit.ratelimit import RateLimiter
 

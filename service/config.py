@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     data_dir: str = ".praxis"
     # Every Redis key starts with this, so several deployments (or test runs) can share a server.
     redis_key_prefix: str = "praxis:"
+    # Each worker's database pool and how long anything may wait on it (docs/operations.md,
+    # "Faults and what the service does"): a request past these answers 503, never hangs.
+    db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    db_acquire_timeout_seconds: float = Field(default=2.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("rate_limit_anon", "rate_limit_user", "rate_limit_auth")
     @classmethod
