@@ -22,9 +22,11 @@ from service.history.routes import history_bp
 from service.infra import db, redis_client
 from service.kit.cors import configure_cors
 from service.kit.errors import FailureRecordingErrorHandler, register_error_handlers
+from service.kit.hardening import install_hardening
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.ops.purge import install_periodic_purge
 from service.sessions.routes import sessions_bp
 
 logger = logging.getLogger("praxis.app")
@@ -51,6 +53,8 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     install_tracing(app)
     install_request_logging(app)
     install_rate_limiting(app)
+    install_hardening(app)
+    install_periodic_purge(app)
     api = Blueprint.group(
         auth_bp,
         users_bp,
@@ -70,6 +74,9 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
 def _configure(app: PraxisApp, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.REQUEST_TIMEOUT = settings.request_timeout_seconds
+    app.config.RESPONSE_TIMEOUT = settings.response_timeout_seconds
+    app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout_seconds
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_URL_PREFIX = "/docs"
     app.config.OAS_URI_TO_JSON = "/openapi.json"

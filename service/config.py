@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     db_acquire_timeout_seconds: float = Field(default=2.0, gt=0)
     db_command_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Requests one worker serves at once; past it, 503 with Retry-After (probes exempt).
+    max_concurrent_requests: int = Field(default=200, ge=1)
+    # Sanic's REQUEST_TIMEOUT (the whole request, headers and body, must arrive within it: a
+    # client trickling bytes is cut off), RESPONSE_TIMEOUT and KEEP_ALIVE_TIMEOUT (idle
+    # keep-alive connections; longer than a proxy's idle upstream connections, so the proxy
+    # closes first and never sends on a connection being closed).
+    request_timeout_seconds: int = Field(default=10, ge=1)
+    response_timeout_seconds: int = Field(default=30, ge=1)
+    keep_alive_timeout_seconds: int = Field(default=75, ge=1)
+    # How often each worker tries the retention purge (one at a time wins); 0: never.
+    purge_interval_seconds: float = Field(default=3600.0, ge=0)
 
     @field_validator("rate_limit_anon", "rate_limit_user", "rate_limit_auth")
     @classmethod

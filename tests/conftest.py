@@ -43,6 +43,9 @@ def settings(database_url: str) -> Settings:
         rate_limit_anon="100000/minute",
         rate_limit_user="100000/minute",
         rate_limit_auth="100000/minute",
+        # The harness empties every table before each test on this pool; on a machine loaded by
+        # parallel runs that can outlast the production default. The fault tests set theirs.
+        db_command_timeout_seconds=30,
     )
 
 

@@ -19,6 +19,8 @@ import redis
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 0.05
+# `praxis ARGS...` with environment changes as keywords, run to its end (tests/ops' fixture).
+Praxis = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def free_port() -> int:
