@@ -74,10 +74,10 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     # Requests one worker serves at once; past it, 503 with Retry-After (probes exempt).
     max_concurrent_requests: int = Field(default=200, ge=1)
-    # Sanic's REQUEST_TIMEOUT (the whole request, headers and body, must arrive within it: a
-    # client trickling bytes is cut off), RESPONSE_TIMEOUT and KEEP_ALIVE_TIMEOUT (idle
-    # keep-alive connections; longer than a proxy's idle upstream connections, so the proxy
-    # closes first and never sends on a connection being closed).
+    # Sanic's REQUEST_TIMEOUT (a request that stops arriving for this long is cut off; every
+    # byte restarts it, so a trickling client holds its connection, not a worker: the proxy
+    # bounds total request time), RESPONSE_TIMEOUT and KEEP_ALIVE_TIMEOUT (idle keep-alive
+    # connections; longer than a proxy's idle upstream ones, so the proxy closes first).
     request_timeout_seconds: int = Field(default=10, ge=1)
     response_timeout_seconds: int = Field(default=30, ge=1)
     keep_alive_timeout_seconds: int = Field(default=75, ge=1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 
 from service.dev.embedded_pg import start_embedded_postgres, stop_embedded_postgres
-from tests.support.processes import free_port
+from tests.support.processes import all_pids, free_port, parent_of
 
 
 class PrivatePostgres:
@@ -40,7 +40,7 @@ class PrivatePostgres:
     def server_pids(self) -> list[int]:
         """The postmaster and every process it forked (backends, checkpointer, ...)."""
         postmaster = self.postmaster_pid()
-        children = [pid for pid in _all_pids() if _parent_of(pid) == postmaster]
+        children = [pid for pid in all_pids() if parent_of(pid) == postmaster]
         return [postmaster, *children]
 
     def pause(self) -> list[int]:
@@ -78,19 +78,6 @@ async def _client_backends(database_url: str) -> int:
     finally:
         await conn.close()
     return int(count)
-
-
-def _all_pids() -> Iterator[int]:
-    return (int(name) for name in os.listdir("/proc") if name.isdigit())
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # the process ended meanwhile
-        return None
-    # The command name (field 2) may hold spaces; the parent pid is the second field after it.
-    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 @contextmanager
