@@ -4,6 +4,7 @@ advisory lock."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,4 @@ def test_the_server_purges_periodically(
 
 
 async def _pause() -> None:
-    import asyncio
-
     await asyncio.sleep(0.05)  # lets the served app's purge task run on this loop
