@@ -7,7 +7,7 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install install-tools browser run test lint format bench bench-indexes monitoring stack clean
+.PHONY: help install install-tools browser run test lint audit format bench bench-indexes monitoring stack clean
 
 help:
 	@echo "make run | test | lint | format | bench | bench-indexes | monitoring | stack | clean"
@@ -41,6 +41,12 @@ lint: install
 	$(RUN) ruff check service observability tests bench
 	$(RUN) ruff format --check service observability tests bench
 	$(RUN) mypy service observability tests bench
+	$(RUN) bandit -q -c pyproject.toml -r service observability --severity-level medium
+	$(RUN) python .ci/audit-dependencies
+
+# The dependency audit alone (part of lint): fails on a known vulnerability in uv.lock.
+audit: install
+	$(RUN) python .ci/audit-dependencies
 
 format: install
 	$(RUN) ruff check --fix service observability tests bench

@@ -25,10 +25,12 @@ from service.history.routes import history_bp
 from service.infra import db, redis_client
 from service.kit.cors import configure_cors
 from service.kit.errors import FailureRecordingErrorHandler, register_error_handlers
+from service.kit.hardening import install_hardening
 from service.kit.principal_cache import PrincipalCache
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.ops.purge import install_periodic_purge
 from service.reference.routes import configure_reference, reference_bp
 from service.sessions.routes import sessions_bp
 
@@ -64,6 +66,8 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     install_tracing(app)
     install_request_logging(app)
     install_rate_limiting(app)
+    install_hardening(app)
+    install_periodic_purge(app)
     api = Blueprint.group(
         auth_bp,
         users_bp,
@@ -87,6 +91,9 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
 def _configure(app: PraxisApp, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.REQUEST_TIMEOUT = settings.request_timeout_seconds
+    app.config.RESPONSE_TIMEOUT = settings.response_timeout_seconds
+    app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout_seconds
     app.config.FALLBACK_ERROR_FORMAT = "json"
     configure_reference(app.config)
     configure_cors(app, settings)
@@ -112,7 +119,7 @@ def _register_listeners(app: PraxisApp) -> None:
         db.quiet_statement_log()
         database = await db.resolve_database(settings)
         app.ctx.database_url = database.url
-        await db.init_orm(database.url)
+        await db.init_orm(database.url, db.pool_limits(settings))
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
         app.ctx.redis_breaker = ReportingBreaker()

@@ -16,8 +16,9 @@ from service.infra.redis_client import RedisBreaker
 from service.kit.principal_cache import PrincipalCache
 
 if TYPE_CHECKING:
-    from service.health.monitor import DatabaseProbe
+    from service.health.service import DatabaseProbe
     from service.kit.cache import ReadCache
+    from service.kit.hardening import AdmissionGate
     from service.kit.ratelimit import RateLimiter
 
 
@@ -42,6 +43,8 @@ class AppContext:
         # The per-worker dependency probe (praxis_dependency_up) and its task.
         self.database_probe: DatabaseProbe | None = None
         self.dependency_watch: asyncio.Task[None] | None = None
+        # Requests in progress on this worker, against MAX_CONCURRENT_REQUESTS.
+        self.admission: AdmissionGate | None = None
 
 
 PraxisApp: TypeAlias = Sanic[Config, AppContext]

@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     data_dir: str = ".praxis"
     # Every Redis key starts with this, so several deployments (or test runs) can share a server.
     redis_key_prefix: str = "praxis:"
+    # Each worker's database pool and how long anything may wait on it (docs/operations.md,
+    # "Faults and what the service does"): a request past these answers 503, never hangs.
+    db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    db_acquire_timeout_seconds: float = Field(default=2.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Requests one worker serves at once; past it, 503 with Retry-After (probes exempt).
+    max_concurrent_requests: int = Field(default=200, ge=1)
+    # Sanic's REQUEST_TIMEOUT (a request that stops arriving for this long is cut off; every
+    # byte restarts it, so a trickling client holds its connection, not a worker: the proxy
+    # bounds total request time), RESPONSE_TIMEOUT and KEEP_ALIVE_TIMEOUT (idle keep-alive
+    # connections; longer than a proxy's idle upstream ones, so the proxy closes first).
+    request_timeout_seconds: int = Field(default=10, ge=1)
+    response_timeout_seconds: int = Field(default=30, ge=1)
+    keep_alive_timeout_seconds: int = Field(default=75, ge=1)
+    # How often each worker tries the retention purge (one at a time wins); 0: never.
+    purge_interval_seconds: float = Field(default=3600.0, ge=0)
 
     @field_validator("rate_limit_anon", "rate_limit_user", "rate_limit_auth")
     @classmethod

@@ -5,6 +5,9 @@ that uses the app starts from empty tables, an empty Redis namespace and empty r
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -18,7 +21,7 @@ from tests.support import database
 from tests.support.caches import REDIS_URL
 from tests.support.factories import Account, Factories
 from tests.support.isolation import reset_app_state
-from tests.support.processes import PrivateRedis, running_private_redis
+from tests.support.processes import Praxis, PrivateRedis, running_private_redis
 from tests.support.servers import Api, App, Server, ServeVariant, serving, variant_app
 
 
@@ -43,6 +46,9 @@ def settings(database_url: str) -> Settings:
         rate_limit_anon="100000/minute",
         rate_limit_user="100000/minute",
         rate_limit_auth="100000/minute",
+        # The harness empties every table before each test on this pool; on a machine loaded by
+        # parallel runs that can outlast the production default. The fault tests set theirs.
+        db_command_timeout_seconds=30,
     )
 
 
@@ -99,3 +105,32 @@ def editor(make: Factories) -> Account:
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
     with running_private_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+# The ``praxis`` command as a real process against the test database.
+PROCESS_TIMEOUT = 120
+
+
+@pytest.fixture
+def praxis(database_url: str, settings: Settings) -> Praxis:
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": settings.redis_url,
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        if "PRAXIS_ADMIN_PASSWORD" not in env:  # an operator's own must not leak into a test
+            environment.pop("PRAXIS_ADMIN_PASSWORD", None)
+        return subprocess.run(
+            [sys.executable, "-m", "service", *args],
+            env=environment,
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=PROCESS_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run

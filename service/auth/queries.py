@@ -284,3 +284,19 @@ async def revoke_user_tokens(conn: Connection, user_id: uuid.UUID, when: datetim
         "WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
         Params(user_id, when),
     )
+
+
+async def delete_finished_refresh_tokens(
+    conn: Connection, now: datetime, spent_before: datetime
+) -> int:
+    """Delete the tokens nothing can use any more: expired ones, and spent or revoked ones whose
+    spending is older than ``spent_before`` (kept until then so that replaying a spent token
+    still revokes its family, and a revoked login stays refused); how many went."""
+    return await execute(
+        conn,
+        """
+        DELETE FROM refresh_tokens
+        WHERE expires_at < $1 OR coalesce(revoked_at, used_at) < $2
+        """,
+        Params(now, spent_before),
+    )

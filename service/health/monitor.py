@@ -9,8 +9,6 @@ import contextlib
 import logging
 import os
 
-import asyncpg
-
 from observability import metrics, statements
 from observability.http_metrics import install_request_metrics
 from service.app_context import PraxisApp
@@ -33,32 +31,6 @@ class ReportingBreaker(RedisBreaker):
     def record_success(self) -> None:
         super().record_success()
         metrics.set_dependency_up("redis", True)
-
-
-class DatabaseProbe:
-    """A connection of the probe's own, opened again after any failure. Not the ORM's pool:
-    that belongs to the event loop that opened it, and apps sharing a process (the tests)
-    each probe from their own loop."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._conn: asyncpg.Connection | None = None
-
-    async def reachable(self) -> bool:
-        timeout = service.CHECK_TIMEOUT_SECONDS
-        try:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = await asyncpg.connect(self._url, timeout=timeout)
-            await self._conn.fetchval("SELECT 1", timeout=timeout)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            self.close()
-            return False
-        return True
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.terminate()  # no goodbye to a server that may be gone
-            self._conn = None
 
 
 async def probe_dependencies(app: PraxisApp) -> None:
@@ -93,7 +65,7 @@ def install_monitoring(app: PraxisApp) -> None:
     @app.before_server_start
     async def start_monitoring(app: PraxisApp) -> None:
         metrics.start_worker()
-        app.ctx.database_probe = DatabaseProbe(app.ctx.database_url)
+        app.ctx.database_probe = service.DatabaseProbe(app.ctx.database_url)
         await probe_dependencies(app)  # known before the first request and the first scrape
         app.ctx.dependency_watch = asyncio.create_task(_watch(app))
 

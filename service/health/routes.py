@@ -52,8 +52,11 @@ async def liveness(_: PraxisRequest) -> HTTPResponse:
 async def readiness(request: PraxisRequest) -> HTTPResponse:
     if request.app.ctx.draining:
         return _health({"status": "fail", "output": "shutting down", "checks": {}}, status=503)
+    probe = request.app.ctx.database_probe
+    if probe is None:
+        return _health({"status": "fail", "output": "starting", "checks": {}}, status=503)
     database, redis = await asyncio.gather(
-        service.check_database(), service.check_redis(request.app.ctx.redis)
+        probe.check(), service.check_redis(request.app.ctx.redis)
     )
     status = service.overall_status([database, redis])
     body = {

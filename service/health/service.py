@@ -7,9 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis
-
-from service.infra import db
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -32,13 +31,43 @@ class CheckResult:
         return entry
 
 
-async def check_database() -> CheckResult:
-    started = time.perf_counter()
-    try:
-        await asyncio.wait_for(db.connection().execute_query("SELECT 1"), CHECK_TIMEOUT_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        return CheckResult("fail", _elapsed_ms(started), _describe(exc))
-    return CheckResult("pass", _elapsed_ms(started))
+class DatabaseProbe:
+    """A connection of the probe's own, opened again after any failure. Not the ORM's pool:
+    a full pool says nothing about the database (and would fail readiness under load), a hung
+    server would hold a pool connection's release, and the pool belongs to the event loop that
+    opened it while apps sharing a process (the tests) each probe from their own loop.
+    Concurrent callers (readiness while the periodic watch probes) share one attempt."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: asyncpg.Connection | None = None
+        self._attempt: asyncio.Future[CheckResult] | None = None
+
+    async def check(self) -> CheckResult:
+        if self._attempt is None or self._attempt.done():
+            self._attempt = asyncio.ensure_future(self._ask())
+        # Shielded: a caller that gives up does not cancel the attempt others wait for.
+        return await asyncio.shield(self._attempt)
+
+    async def reachable(self) -> bool:
+        return (await self.check()).status == "pass"
+
+    async def _ask(self) -> CheckResult:
+        started = time.perf_counter()
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self._url, timeout=CHECK_TIMEOUT_SECONDS)
+            # asyncpg's own timeout gives up at once; cancelling would wait for the server.
+            await self._conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            self.close()
+            return CheckResult("fail", _elapsed_ms(started), _describe(exc))
+        return CheckResult("pass", _elapsed_ms(started))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()  # no goodbye to a server that may be gone
+            self._conn = None
 
 
 async def check_redis(redis: Redis | None) -> CheckResult:

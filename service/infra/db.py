@@ -17,6 +17,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.config import Settings
+from service.infra.pg_pool import PoolLimits, bounded_connection
 from service.models import MODEL_MODULES
 
 logger = logging.getLogger("praxis.db")
@@ -85,9 +86,12 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, limits: PoolLimits | None = None) -> dict[str, Any]:
+    """Without ``limits`` (operator tools: migrations, bulk seeding) Tortoise's own pool, whose
+    statements may run as long as they need; the server passes its limits."""
+    connection = database_url if limits is None else bounded_connection(database_url, limits)
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             "models": {
                 "models": [*MODEL_MODULES, "aerich.models"],
@@ -137,10 +141,20 @@ async def pending_migrations(database_url: str) -> list[str]:
 _orm_users = 0
 
 
-async def init_orm(database_url: str) -> None:
+def pool_limits(settings: Settings) -> PoolLimits:
+    return PoolLimits(
+        max_size=settings.db_pool_max_size,
+        acquire_timeout=settings.db_acquire_timeout_seconds,
+        command_timeout=settings.db_command_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
+    )
+
+
+async def init_orm(database_url: str, limits: PoolLimits | None = None) -> None:
     global _orm_users  # noqa: PLW0603 - Tortoise's connections are process-global too
     if _orm_users == 0:
-        await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+        config = tortoise_config(database_url, limits)
+        await Tortoise.init(config=config, _enable_global_fallback=True)
     _orm_users += 1
 
 

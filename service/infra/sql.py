@@ -110,3 +110,10 @@ async def copy_records(
 async def analyze(conn: Connection) -> None:
     """Refresh the planner's statistics, after a bulk load changed the tables' sizes."""
     await execute(conn, "ANALYZE")
+
+
+async def try_advisory_xact_lock(conn: Connection, key: int) -> bool:
+    """Take the transaction-level advisory lock ``key`` if no other session holds it; it is
+    released when ``conn``'s transaction ends (commit, rollback or a dropped connection)."""
+    taken = await fetch_value(conn, bool, "SELECT pg_try_advisory_xact_lock($1)", Params(key))
+    return taken is True

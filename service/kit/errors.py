@@ -36,10 +36,18 @@ _OUTAGE_ERRORS = (
     DBConnectionError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    # 57xxx: the server shutting down or starting (AdminShutdownError, CannotConnectNowError) or
+    # cancelling a statement on its own (QueryCanceledError): a restart, not a bug of ours.
+    asyncpg.exceptions.OperatorInterventionError,
+    # asyncpg's protocol state on a connection the server dropped mid-transaction, met when
+    # the pool resets it on release ("another operation is in progress").
+    asyncpg.exceptions.InternalClientError,
 )
 # Problem ``type`` URIs point into the service's own error reference: {PUBLIC_URL}/docs/errors#CODE.
 ERROR_REFERENCE_PATH = "/docs/errors"
+# How long a client should wait before retrying after a 503: the pool's bounded waits and the
+# readiness probe recover within seconds once the dependency is back.
+OUTAGE_RETRY_AFTER_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -362,7 +370,11 @@ def register_error_handlers(app: PraxisApp) -> None:
         if is_dependency_outage(exc):
             return problem_response(
                 request,
-                ApiError(ErrorCode.SERVICE_UNAVAILABLE, "A service this request needs is down."),
+                ApiError(
+                    ErrorCode.SERVICE_UNAVAILABLE,
+                    "A service this request needs is down.",
+                    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+                ),
             )
         return problem_response(
             request, ApiError(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")

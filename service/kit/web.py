@@ -10,11 +10,14 @@ from pydantic import BaseModel, ValidationError
 from sanic.response import HTTPResponse, raw
 
 from service.app_context import PraxisRequest
-from service.kit.errors import ApiError, ErrorCode, from_pydantic
+from service.kit.errors import ApiError, ErrorCode, from_pydantic, validation_error
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 JSON_CONTENT_TYPE = "application/json"
+# No body the API accepts nests deeper than a few levels; event data (free-form) gets this many.
+# Deeper is refused before validation walks it (orjson itself stops at 1024: a 400).
+MAX_JSON_DEPTH = 32
 _JSON_MEDIA_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 
 
@@ -38,10 +41,25 @@ def parse_body(request: PraxisRequest, model: type[ModelT]) -> ModelT:
             "The request body must be a JSON object.",
             errors=[],
         )
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise validation_error("body", f"nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests arrays and objects (a scalar is 0), without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def parse_query(request: PraxisRequest, model: type[ModelT]) -> ModelT:

@@ -1,4 +1,4 @@
-"""The ``praxis`` command: serve, migrate, seed, create-admin, check."""
+"""The ``praxis`` command: serve, migrate, seed, create-admin, check, purge."""
 
 from __future__ import annotations
 
@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="verify configuration, database, Redis and migrations"
     )
     check.set_defaults(run=_check)
+
+    purge = commands.add_parser(
+        "purge", help="delete expired idempotency keys, spent and expired refresh tokens"
+    )
+    purge.set_defaults(run=_purge)
     return parser
 
 
@@ -189,3 +194,9 @@ def _check(_: argparse.Namespace, settings: Settings) -> int:
     from service.ops import admin_tasks
 
     return asyncio.run(admin_tasks.check(settings))
+
+
+def _purge(_: argparse.Namespace, settings: Settings) -> int:
+    from service.ops import purge
+
+    return asyncio.run(purge.run(settings))

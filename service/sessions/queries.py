@@ -329,3 +329,11 @@ async def save_idempotent_answer(
         "UPDATE idempotency_keys SET response_status = $2, response_body = $3::jsonb WHERE id = $1",
         Params(key_id, status, orjson.dumps(body).decode()),
     )
+
+
+async def delete_idempotency_keys_before(conn: Connection, created_before: datetime) -> int:
+    """Delete the keys created before ``created_before`` (expired: a retry with one is a new
+    request anyway); how many went."""
+    return await execute(
+        conn, "DELETE FROM idempotency_keys WHERE created_at < $1", Params(created_before)
+    )

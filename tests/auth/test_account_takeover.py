@@ -7,9 +7,10 @@ from typing import Any
 
 from service.config import Settings
 from service.models import AuditRecord
-from tests.ops.test_cli import Praxis, praxis, roles_of  # noqa: F401 - the CLI fixture, and a helper
 from tests.support.factories import Factories
 from tests.support.problems import assert_problem
+from tests.support.processes import Praxis
+from tests.support.rows import roles_of
 from tests.support.servers import Api, Server
 
 LOGIN = "/api/v1/auth/login"

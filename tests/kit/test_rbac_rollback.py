@@ -8,8 +8,8 @@ from tortoise import connections
 from service.config import Settings
 from service.models import AuditRecord
 from tests.infra.test_migrations import fetch, migrations, scratch_database, versions  # noqa: F401
-from tests.ops.test_cli import Praxis, praxis  # noqa: F401 - the CLI fixture
 from tests.support.factories import Factories
+from tests.support.processes import Praxis
 from tests.support.servers import Api, Server
 
 ACCESS_MIGRATION = 3

@@ -1,54 +1,11 @@
 """The praxis command, run as a real process against the test database."""
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable
-
-import pytest
-
-from service.config import Settings
 from service.models import AuditRecord, Content, PracticeSession, User
 from tests.support.api import LOGIN
 from tests.support.factories import Factories
+from tests.support.processes import Praxis
+from tests.support.rows import roles_of
 from tests.support.servers import Api, Server
-
-PROCESS_TIMEOUT = 120
-# `praxis ARGS...` with environment changes as keywords, run to its end.
-Praxis = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def praxis(database_url: str, settings: Settings) -> Praxis:
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": settings.redis_url,
-            "LOG_LEVEL": "WARNING",
-            **env,
-        }
-        if "PRAXIS_ADMIN_PASSWORD" not in env:  # an operator's own must not leak into a test
-            environment.pop("PRAXIS_ADMIN_PASSWORD", None)
-        return subprocess.run(
-            [sys.executable, "-m", "service", *args],
-            env=environment,
-            capture_output=True,
-            check=False,
-            text=True,
-            timeout=PROCESS_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )
-
-    return run
-
-
-def roles_of(server: Server, email: str) -> list[str]:
-    async def fetch() -> list[str]:
-        user = await User.get(email=email)
-        return sorted(r.name for r in await user.roles.all())
-
-    return server.run(fetch())
 
 
 def test_check_passes_with_a_reachable_database_and_redis(praxis: Praxis) -> None:

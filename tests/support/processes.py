@@ -3,6 +3,7 @@ within bounded times, their output kept in a log file shown when a test fails.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ import redis
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 0.05
+# `praxis ARGS...` with environment changes as keywords, run to its end (tests/ops' fixture).
+Praxis = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def free_port() -> int:
@@ -58,6 +61,56 @@ def answers_health(base_url: str) -> Callable[[], bool]:
             return False
 
     return ready
+
+
+def all_pids() -> Iterator[int]:
+    return (int(name) for name in os.listdir("/proc") if name.isdigit())
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # the process ended meanwhile
+        return None
+    # The command name (field 2) may hold spaces; the parent pid is the second field after it.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def descendants_of(pid: int) -> list[int]:
+    """``pid``'s children, their children, and so on."""
+    found: list[int] = []
+    parents = {pid}
+    while parents:
+        children = [child for child in all_pids() if parent_of(child) in parents]
+        found += children
+        parents = set(children)
+    return found
+
+
+def open_tcp_sockets(pids: list[int]) -> int:
+    """TCP sockets the processes hold (connections and listeners). Not files (a worker opens
+    its metrics files on its first request) nor Unix sockets (the worker manager's own)."""
+    tcp = _tcp_inodes()
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            names = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # the process ended meanwhile
+            continue
+        for name in names:
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{name}")
+                if target.startswith("socket:["):
+                    inodes.add(target.removeprefix("socket:[").removesuffix("]"))
+    return len(inodes & tcp)
+
+
+def _tcp_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            inodes.add(line.split()[9])  # the tenth column is the socket's inode
+    return inodes
 
 
 @contextmanager

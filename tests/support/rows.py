@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dataclasses import fields as dataclasses_fields
 from typing import Any
 
-from service.models import AuditRecord, PracticeSession, SessionEvent
+from service.models import AuditRecord, PracticeSession, SessionEvent, User
 from tests.support.factories import Account
 from tests.support.servers import Server
 
@@ -39,3 +39,11 @@ def audit_records(server: Server) -> list[AuditEntry]:
     columns = [field.name for field in dataclasses_fields(AuditEntry)]
     rows = server.run(AuditRecord.all().order_by("id").values(*columns))
     return [AuditEntry(**row) for row in rows]
+
+
+def roles_of(server: Server, email: str) -> list[str]:
+    async def fetch() -> list[str]:
+        user = await User.get(email=email)
+        return sorted(r.name for r in await user.roles.all())
+
+    return server.run(fetch())
