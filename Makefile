@@ -42,11 +42,11 @@ lint: install
 	$(RUN) ruff format --check service observability tests bench
 	$(RUN) mypy service observability tests bench
 	$(RUN) bandit -q -c pyproject.toml -r service observability --severity-level medium
-	$(RUN) python .ci/audit-dependencies
+	UV=$(UV) $(RUN) python .ci/audit-dependencies
 
 # The dependency audit alone (part of lint): fails on a known vulnerability in uv.lock.
 audit: install
-	$(RUN) python .ci/audit-dependencies
+	UV=$(UV) $(RUN) python .ci/audit-dependencies
 
 format: install
 	$(RUN) ruff check --fix service observability tests bench
