@@ -7,7 +7,7 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install install-tools browser run test lint audit format bench bench-indexes monitoring stack clean
+.PHONY: help install install-tools browser wrk run test lint audit format bench bench-indexes monitoring stack clean
 
 help:
 	@echo "make run | test | lint | format | bench | bench-indexes | monitoring | stack | clean"
@@ -52,7 +52,13 @@ format: install
 	$(RUN) ruff check --fix service observability tests bench
 	$(RUN) ruff format service observability tests bench
 
-bench: install
+# Load is driven by Debian's wrk, installed when missing (as root, as CI runs; the benchmarks
+# fall back to a slower asyncio client elsewhere).
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; } || true
+
+bench: install wrk
 	$(RUN) python -m bench.ratelimit_bench
 	$(RUN) python -m bench.tracing_bench
 
