@@ -30,6 +30,7 @@ from service.kit.principal_cache import PrincipalCache
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.kit.security import VerifiedTokens
 from service.ops.purge import install_periodic_purge
 from service.reference.routes import configure_reference, reference_bp
 from service.sessions.routes import sessions_bp
@@ -51,7 +52,9 @@ API_DESCRIPTION = (
 
 def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     app: PraxisApp = Sanic(
-        name, ctx=AppContext(settings), error_handler=FailureRecordingErrorHandler()
+        name,
+        ctx=AppContext(settings, VerifiedTokens(settings.jwt_secret)),
+        error_handler=FailureRecordingErrorHandler(),
     )
     _configure(app, settings)
     # Dependencies are injected after the request middleware, so the rate limiter runs first.

@@ -7,7 +7,14 @@ seconds; statements have asyncpg's ``command_timeout``, new connections its conn
 ``timeout``. A connection whose statement timed out is closed on release, never reused, and a
 failed BEGIN gives its connection back (Tortoise's own context would keep it, and the task's
 connection context with it). Tortoise loads this module by path (``engine``) and reads
-``client_class``."""
+``client_class``.
+
+On release the pool resets nothing beyond rolling back a transaction left open (asyncpg does
+that before calling ``reset``): its default reset (``pg_advisory_unlock_all(); CLOSE ALL;
+UNLISTEN *; RESET ALL``) is one more round trip per statement run outside a held connection,
+and the service leaves no session state to undo. It sets no session parameters, opens no
+cursors outside transactions, listens to nothing, and takes advisory locks only per
+transaction (``try_advisory_xact_lock``). ``tests/infra/test_pg_pool.py`` holds it to that."""
 
 from __future__ import annotations
 
@@ -24,8 +31,15 @@ from tortoise.connection import get_connections
 logger = logging.getLogger("praxis.db")
 
 ENGINE = __name__
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset: nothing to undo (see the module's docstring)."""
+
+
 POOL_DEFAULTS: dict[str, Any] = {
     "max_queries": 50_000,
+    "reset": _keep_session,
     "max_inactive_connection_lifetime": 300.0,
     "record_class": asyncpg.Record,
 }

@@ -16,7 +16,7 @@ from service.auth import queries as auth_queries
 from service.infra import db
 from service.kit.errors import ApiError, ErrorCode
 from service.kit.principal_cache import PrincipalLookup, PrincipalState
-from service.kit.security import AccessClaims, decode_access_token
+from service.kit.security import AccessClaims
 
 PERMISSIONS: dict[str, str] = {
     "content:read": "Read content in any status",
@@ -80,7 +80,7 @@ def access_claims(request: PraxisRequest) -> AccessClaims:
     token = bearer_token(request)
     if token is None:
         raise ApiError(ErrorCode.AUTH_REQUIRED, "This endpoint needs a bearer access token.")
-    claims = decode_access_token(token, request.app.ctx.settings.jwt_secret)
+    claims = request.app.ctx.verified_tokens.claims(token)
     request.ctx.access_claims = claims
     return claims
 

@@ -15,6 +15,7 @@ from service.config import Settings
 from service.infra.redis_client import connect
 from service.kit.cache import CachedBody, LocalCache, ReadCache, etag_matches
 from service.kit.errors import ApiError, ErrorCode
+from service.kit.security import VerifiedTokens
 from tests.support.caches import DEAD_REDIS_URL, REDIS_URL
 from tests.support.metrics import CacheCounts
 from tests.support.servers import Server
@@ -66,7 +67,8 @@ async def _connect(url: str) -> Redis:
 
 def worker(settings: Settings, redis: Redis | None, **overrides: Any) -> ReadCache:
     """A ReadCache as one worker process has it: its own breaker and in-process tier."""
-    resources = AppContext(settings.model_copy(update=overrides) if overrides else settings)
+    chosen = settings.model_copy(update=overrides) if overrides else settings
+    resources = AppContext(chosen, VerifiedTokens(chosen.jwt_secret))
     resources.redis = redis
     return ReadCache(resources, NAMESPACE)
 
