@@ -90,7 +90,15 @@ def descendants_of(pid: int) -> list[int]:
 def open_tcp_sockets(pids: list[int]) -> int:
     """TCP sockets the processes hold (connections and listeners). Not files (a worker opens
     its metrics files on its first request) nor Unix sockets (the worker manager's own)."""
-    tcp = _tcp_inodes()
+    return len(_socket_inodes(pids) & _tcp_inodes())
+
+
+def tcp_connections_to(port: int, pids: list[int]) -> int:
+    """Established TCP connections the processes hold to ``port`` on this host."""
+    return len(_socket_inodes(pids) & _tcp_inodes(remote_port=port, established=True))
+
+
+def _socket_inodes(pids: list[int]) -> set[str]:
     inodes: set[str] = set()
     for pid in pids:
         try:
@@ -102,14 +110,20 @@ def open_tcp_sockets(pids: list[int]) -> int:
                 target = os.readlink(f"/proc/{pid}/fd/{name}")
                 if target.startswith("socket:["):
                     inodes.add(target.removeprefix("socket:[").removesuffix("]"))
-    return len(inodes & tcp)
+    return inodes
 
 
-def _tcp_inodes() -> set[str]:
+def _tcp_inodes(remote_port: int | None = None, established: bool = False) -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
-            inodes.add(line.split()[9])  # the tenth column is the socket's inode
+            # local address, remote address (hex ip:port), state (01: established), ..., inode
+            _, _, remote, state, *rest = line.split()
+            if remote_port is not None and int(remote.rsplit(":", 1)[1], 16) != remote_port:
+                continue
+            if established and state != "01":
+                continue
+            inodes.add(rest[5])  # the tenth column is the socket's inode
     return inodes
 
 
