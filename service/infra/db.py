@@ -17,7 +17,12 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.config import Settings
-from service.infra.pg_pool import PoolLimits, bounded_connection, tortoise_connection
+from service.infra.pg_pool import (
+    PoolLimits,
+    bounded_connection,
+    driver_options,
+    tortoise_connection,
+)
 from service.models import MODEL_MODULES
 
 logger = logging.getLogger("praxis.db")
@@ -60,9 +65,15 @@ def _start_embedded_postgres(data_dir: Path) -> str:
     return start_embedded_postgres(data_dir)
 
 
-async def server_answers(url: str) -> bool:
+async def server_answers(url: str, *, pgbouncer: bool = False) -> bool:
+    """Whether a server answers at ``url``: in its ``postgres`` database (``url``'s may not exist
+    yet) or, through PgBouncer, which knows only the databases it was configured with, in
+    ``url``'s."""
+    target = url if pgbouncer else _with_database(url, "postgres")
     try:
-        conn = await asyncpg.connect(_with_database(url, "postgres"), timeout=PROBE_TIMEOUT_SECONDS)
+        conn = await asyncpg.connect(
+            target, timeout=PROBE_TIMEOUT_SECONDS, **driver_options(pgbouncer)
+        )
     except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()

@@ -160,7 +160,7 @@ async def _check_database(settings: Settings, problems: list[str]) -> str | None
     if settings.database_url == "auto":
         database = await db.resolve_database(settings)
         return database.url
-    if not await db.server_answers(settings.database_url):
+    if not await db.server_answers(settings.database_url, pgbouncer=settings.db_pgbouncer):
         problems.append("database: no PostgreSQL answers at DATABASE_URL")
         return None
     return settings.database_url

@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 import pytest
 
-from service.infra import pg_pool
+from service.infra import db, pg_pool
 from service.ops.purge import PURGE_LOCK_KEY
 from tests.support import database
 from tests.support.api import (
@@ -64,7 +64,7 @@ CONCURRENT_READS = 12
 COMMAND_TIMEOUT = 2.5
 # The server's own bound, set on the service's database (as docs/operations.md asks): it ends a
 # statement the service gave up on, since the service sends no cancel request.
-SERVER_STATEMENT_TIMEOUT = 3.5
+SERVER_STATEMENT_TIMEOUT = 4.5
 CLI_TIMEOUT = 120
 PURGE_INTERVAL = 0.5
 PASSWORD = "practise through the pooler"  # noqa: S105 - the test accounts' password
@@ -230,6 +230,15 @@ def test_serve_migrates_an_empty_database_through_pgbouncer_and_is_ready(
     assert ready.json()["checks"]["database"][0]["status"] == "pass"
 
 
+def test_praxis_check_reaches_the_database_pgbouncer_serves_not_its_maintenance_one(
+    bounced: Bounced,
+) -> None:
+    url = bounced.env["DATABASE_URL"]
+    assert asyncio.run(db.server_answers(url, pgbouncer=True))
+    # A server's "postgres" database, where a server is probed otherwise, is not configured.
+    assert not asyncio.run(db.server_answers(url))
+
+
 def test_a_member_reads_content_and_practises_through_pgbouncer(
     bounced: Bounced, http: httpx.Client
 ) -> None:
@@ -362,42 +371,51 @@ def test_a_statement_past_its_timeout_answers_503_without_a_cancel_request_throu
     path = f"{SESSIONS}/{started.json()['id']}"
     log_before = len(bounced.bouncer.log())
 
-    async def while_locked() -> list[httpx.Response]:
+    async def while_locked() -> tuple[list[httpx.Response], int]:
         locker = await asyncpg.connect(bounced.direct_url, timeout=5)
         try:
             async with locker.transaction():
                 await locker.execute("LOCK TABLE practice_sessions IN ACCESS EXCLUSIVE MODE")
                 async with httpx.AsyncClient(base_url=bounced.base_url, timeout=15) as c:
                     answers = await asyncio.gather(
-                        c.get(path, headers=member),
+                        c.get(path, headers=member),  # a statement on its own
                         c.post(f"{path}/complete", headers=member, json={"score": 50}),
+                        # a transaction: asyncpg would wait for its cancel before the rollback
+                        c.post(SESSIONS, headers=member, json={"content_slug": bounced.slug}),
                     )
-                # The statements the service gave up on wait on the lock until the server's
-                # statement_timeout ends them.
+                # The statements the service gave up on still wait on the lock, until the
+                # server's statement_timeout ends them.
+                abandoned = await _lock_waits(bounced.direct_url)
                 await eventually(
-                    lambda: _lock_waits(bounced.direct_url, none=True),
+                    lambda: _no_lock_waits(bounced.direct_url),
                     SERVER_STATEMENT_TIMEOUT + 2,
                     "the server ending the abandoned statements",
                 )
-                return list(answers)
+                return list(answers), abandoned
         finally:
             await locker.close()
 
-    for answer in asyncio.run(while_locked()):
+    answers, abandoned = asyncio.run(while_locked())
+    for answer in answers:
         assert answer.status_code == 503, answer.text
         assert answer.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert abandoned == len(answers)
     assert "cancel request" not in bounced.bouncer.log()[log_before:]
     assert bounced.bouncer.is_running()
     assert http.get(path, headers=member).status_code == 200
 
 
-async def _lock_waits(direct_url: str, *, none: bool) -> bool:
+async def _lock_waits(direct_url: str) -> int:
     waiting = await _fetchval(
         direct_url,
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND wait_event_type = 'Lock'",
     )
-    return (waiting == 0) is none
+    return int(waiting)
+
+
+async def _no_lock_waits(direct_url: str) -> bool:
+    return await _lock_waits(direct_url) == 0
 
 
 # What breaks under transaction pooling: plain asyncpg through PgBouncer

@@ -141,8 +141,28 @@ def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Pop
         wait_until(answers_health(f"http://127.0.0.1:{env['PORT']}"), process, "praxis serve")
         yield process
     finally:
+        workers = [(pid, started_at(pid)) for pid in descendants_of(process.pid)]
         stop(process)
+        # Killed after its stop timeout, the main process leaves its workers running.
+        kill_if_still_running(workers)
         print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+def started_at(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): with the pid, its identity."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # the process ended meanwhile
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of proc(5)
+
+
+def kill_if_still_running(processes: list[tuple[int, str | None]]) -> None:
+    """SIGKILL each (pid, start time) still running: never another process given that pid."""
+    for pid, started in processes:
+        if started is not None and started_at(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 class PrivateRedis:
