@@ -51,10 +51,10 @@ class CancelFreeConnection(asyncpg.Connection):  # type: ignore[misc]  # no type
     timeout, a cancelled task). asyncpg cancels with a CancelRequest on a second connection, and
     closes that one early when its own connection is closed meanwhile (the pool closes one whose
     statement timed out) or the cancel outlasts ``command_timeout`` (a hung server): PgBouncer
-    before 1.19 (Debian 12 ships 1.18) then exits with ``FATAL ... bad client state: 0``
-    (pgbouncer/pgbouncer#801), taking every client's database with it. Closed instead, the client
-    makes PgBouncer drop its server connection, and the server's ``statement_timeout`` ends the
-    statement left running there."""
+    1.18 (Debian 12's; fixed in 1.19.1, more cancel crashes in 1.21.0) then exits with ``FATAL
+    ... bad client state: 0`` (pgbouncer/pgbouncer#801), taking every client's database along.
+    Closed instead, the client makes PgBouncer drop its server connection, and the server's
+    ``statement_timeout`` ends the statement left running there."""
 
     def _cancel_current_command(self, _sent: Any, _answered: Any = None) -> None:
         # Called from the protocol's timeout callback, which delivers the TimeoutError after

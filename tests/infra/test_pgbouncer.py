@@ -2,9 +2,10 @@
 on a free port), and what breaks there, as executable facts.
 
 A two-worker ``praxis serve`` with ``DB_PGBOUNCER=true`` reaches a database of its own only
-through PgBouncer: migrated and seeded through it, it serves sign-ins, content, practice sessions
-and admin writes, more concurrent requests than PgBouncer has server connections, ``praxis
-purge``, and statement timeouts without the cancel requests that crash PgBouncer 1.18.
+through PgBouncer: it migrates it through PgBouncer, serves sign-ups and sign-ins, content,
+practice sessions and admin writes, more concurrent requests than PgBouncer has server
+connections, purges (periodically, one worker at a time, and ``praxis purge``), and answers
+statement timeouts with 503 without the cancel requests that crash PgBouncer 1.18.
 
 The facts use plain asyncpg through a second pool of the same PgBouncer. Each client statement
 or transaction gets whichever server connection is free, the one released last first: a client
@@ -68,7 +69,7 @@ SERVER_STATEMENT_TIMEOUT = 4.5
 CLI_TIMEOUT = 120
 PURGE_INTERVAL = 0.5
 PASSWORD = "practise through the pooler"  # noqa: S105 - the test accounts' password
-MIGRATIONS = 4
+MIGRATIONS = len(list((db.MIGRATIONS_DIR / "models").glob("[0-9]*.py")))
 
 
 @dataclass(frozen=True)
@@ -491,20 +492,27 @@ def test_prepared_statement_names_of_two_clients_collide_on_a_shared_server_conn
 def test_a_session_setting_stays_on_the_server_connection_and_reaches_another_client(
     bounced: Bounced,
 ) -> None:
+    setting = _unique_setting()
+    current = f"SELECT current_setting('{setting}', true)"
+
     async def set_then_read() -> tuple[str | None, str | None]:
         conn = await _connect(bounced.facts_url)
         try:
-            await conn.execute("SET praxis.fact = 'set by the first client'")
+            await conn.execute(f"SET {setting} = 'set by the first client'")
             pid = await conn.fetchval("SELECT pg_backend_pid()")
             async with _holding_server(bounced.facts_url, pid) as other:
-                seen_by_other = await other.fetchval("SELECT current_setting('praxis.fact', true)")
-                seen_by_setter = await conn.fetchval("SELECT current_setting('praxis.fact', true)")
-                await other.execute("RESET praxis.fact")
+                seen_by_other = await other.fetchval(current)
+                seen_by_setter = await conn.fetchval(current)
             return seen_by_other, seen_by_setter
         finally:
             await conn.close()
 
     assert asyncio.run(set_then_read()) == ("set by the first client", None)
+
+
+def _unique_setting() -> str:
+    """A custom setting no server connection has seen (one that was reset reads as '')."""
+    return f"praxis.fact_{uuid.uuid4().hex[:8]}"
 
 
 def test_a_session_advisory_lock_belongs_to_the_server_connection_not_to_the_client(
@@ -608,7 +616,7 @@ def test_a_timed_out_statement_sends_a_cancel_request_but_not_from_the_service_c
     async def time_out(**options: Any) -> asyncpg.Connection:
         conn = await _connect(bounced.facts_url, **options)
         with pytest.raises(TimeoutError):
-            await conn.fetchval("SELECT pg_sleep(5)", timeout=0.2)
+            await conn.fetchval("SELECT pg_sleep(2)", timeout=0.2)
         return conn
 
     async def asyncpg_cancels() -> bool:
@@ -641,17 +649,17 @@ def test_the_service_pool_sends_no_reset_statement_behind_pgbouncer(bounced: Bou
     # asyncpg's reset (RESET ALL among others) runs on whichever server connection is free,
     # the one the released connection last used here, undoing that connection's session state.
     async def mark_survives(pgbouncer: bool) -> bool:
+        setting = _unique_setting()
         pool = await asyncpg.create_pool(
             bounced.facts_url, min_size=1, max_size=1, **pg_pool.pool_options(pgbouncer)
         )
         try:
             async with pool.acquire() as conn:
-                await conn.execute("SET praxis.fact = 'left on release'")
+                await conn.execute(f"SET {setting} = 'left on release'")
                 pid = await conn.fetchval("SELECT pg_backend_pid()")
             async with _holding_server(bounced.facts_url, pid) as other:
-                mark = await other.fetchval("SELECT current_setting('praxis.fact', true)")
-                await other.execute("RESET praxis.fact")
-            return bool(mark)
+                mark = await other.fetchval(f"SELECT current_setting('{setting}', true)")
+            return bool(mark)  # RESET ALL leaves '' behind
         finally:
             await pool.close()
 
