@@ -24,7 +24,7 @@ run: install
 	$(RUN) praxis seed --demo --if-empty
 	$(RUN) praxis serve
 
-# promtool, prometheus and nginx from Debian, for the monitoring and compose tests.
+# promtool, prometheus, nginx and pgbouncer from Debian, for the tests that run them.
 install-tools:
 	@sh .ci/install-debian-tools
 

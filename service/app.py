@@ -122,7 +122,7 @@ def _register_listeners(app: PraxisApp) -> None:
         db.quiet_statement_log()
         database = await db.resolve_database(settings)
         app.ctx.database_url = database.url
-        await db.init_orm(database.url, db.pool_limits(settings))
+        await db.init_orm(database.url, db.pool_limits(settings), pgbouncer=settings.db_pgbouncer)
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
         app.ctx.redis_breaker = ReportingBreaker()

@@ -83,7 +83,6 @@ class HistoryItemOut(SessionOut):
     event_count: int
 
 
-
 def history_item(row: HistoryRow) -> dict[str, Any]:
     """A ``HistoryItemOut`` as plain data, built without the model: a page of them costs a
     fifteenth as much (tests/history hold it to the model's schema and rendering)."""

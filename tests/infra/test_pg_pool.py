@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from service.infra.pg_pool import POOL_DEFAULTS, BoundedPool
+from service.infra.pg_pool import POOL_DEFAULTS, BoundedPool, pool_options
 
 SOURCES = Path(__file__).resolve().parents[2] / "service"
 # Statements whose effect outlives a transaction: they would leak to the next borrower.
@@ -24,7 +24,12 @@ SESSION_STATE = re.compile(
 
 async def one_connection_pool(database_url: str) -> asyncpg.Pool:
     """The server's pool class with its defaults, as Tortoise opens it, holding one connection."""
-    options = {"loop": None, "connection_class": asyncpg.Connection, **POOL_DEFAULTS}
+    options = {
+        "loop": None,
+        "connection_class": asyncpg.Connection,
+        **POOL_DEFAULTS,
+        **pool_options(pgbouncer=False),
+    }
     pool: asyncpg.Pool = await BoundedPool(
         database_url, acquire_timeout=2.0, min_size=1, max_size=1, **options
     )

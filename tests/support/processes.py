@@ -90,7 +90,15 @@ def descendants_of(pid: int) -> list[int]:
 def open_tcp_sockets(pids: list[int]) -> int:
     """TCP sockets the processes hold (connections and listeners). Not files (a worker opens
     its metrics files on its first request) nor Unix sockets (the worker manager's own)."""
-    tcp = _tcp_inodes()
+    return len(_socket_inodes(pids) & _tcp_inodes())
+
+
+def tcp_connections_to(port: int, pids: list[int]) -> int:
+    """Established TCP connections the processes hold to ``port`` on this host."""
+    return len(_socket_inodes(pids) & _tcp_inodes(remote_port=port, established=True))
+
+
+def _socket_inodes(pids: list[int]) -> set[str]:
     inodes: set[str] = set()
     for pid in pids:
         try:
@@ -102,14 +110,20 @@ def open_tcp_sockets(pids: list[int]) -> int:
                 target = os.readlink(f"/proc/{pid}/fd/{name}")
                 if target.startswith("socket:["):
                     inodes.add(target.removeprefix("socket:[").removesuffix("]"))
-    return len(inodes & tcp)
+    return inodes
 
 
-def _tcp_inodes() -> set[str]:
+def _tcp_inodes(remote_port: int | None = None, established: bool = False) -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
-            inodes.add(line.split()[9])  # the tenth column is the socket's inode
+            # local address, remote address (hex ip:port), state (01: established), ..., inode
+            _, _, remote, state, *rest = line.split()
+            if remote_port is not None and int(remote.rsplit(":", 1)[1], 16) != remote_port:
+                continue
+            if established and state != "01":
+                continue
+            inodes.add(rest[5])  # the tenth column is the socket's inode
     return inodes
 
 
@@ -127,8 +141,28 @@ def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Pop
         wait_until(answers_health(f"http://127.0.0.1:{env['PORT']}"), process, "praxis serve")
         yield process
     finally:
+        workers = [(pid, started_at(pid)) for pid in descendants_of(process.pid)]
         stop(process)
+        # Killed after its stop timeout, the main process leaves its workers running.
+        kill_if_still_running(workers)
         print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+def started_at(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): with the pid, its identity."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # the process ended meanwhile
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of proc(5)
+
+
+def kill_if_still_running(processes: list[tuple[int, str | None]]) -> None:
+    """SIGKILL each (pid, start time) still running: never another process given that pid."""
+    for pid, started in processes:
+        if started is not None and started_at(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 class PrivateRedis:
