@@ -22,6 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Problem examples carry a type URI; the real base is PUBLIC_URL, known only when serving.
 EXAMPLE_PUBLIC_URL = "https://praxis.example.com"
+# What every route can answer: the request line and headers are read before routing.
+HEAD_CODES = (ErrorCode.HEADERS_TOO_LARGE,)
 # What every rate-limited route can answer, and every route that reads the database.
 RATE_LIMIT_CODES = (ErrorCode.RATE_LIMITED,)
 DEPENDENCY_CODES = (ErrorCode.SERVICE_UNAVAILABLE,)
@@ -201,6 +203,7 @@ def _possible_codes(
         codes.append(ErrorCode.VALIDATION_FAILED)
     if rate_limited:
         codes += RATE_LIMIT_CODES + DEPENDENCY_CODES
+    codes += HEAD_CODES
     return list(dict.fromkeys(codes))
 
 
