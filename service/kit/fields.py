@@ -9,6 +9,10 @@ NUL = "\x00"
 # what a client may send is exactly what these validators accept.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# The end of the text, for patterns whose characters exclude a newline. Python's ``$`` also
+# matches before a final newline, so ``^[a-z]+$`` would let "slug\n" through (ECMAScript's
+# ``$`` would not): the lookahead makes every reading of the pattern refuse it.
+END_OF_TEXT = r"$(?!\n)"
 
 
 def non_blank(value: str) -> str:
