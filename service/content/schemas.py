@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from service.kit.fields import END_OF_TEXT, NO_NUL_PATTERN, refusing_nul
+from service.kit.fields import END_OF_TEXT, NO_NUL_PATTERN, is_blank, refusing_nul
 from service.kit.pagination import Page, PageQuery
 from service.models import ContentKind, Difficulty
 
@@ -97,7 +97,7 @@ class FilterQuery(PageQuery):
     @classmethod
     def _empty_means_absent(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {key: value for key, value in data.items() if str(value).strip() != ""}
+            return {key: value for key, value in data.items() if not is_blank(str(value))}
         return data
 
 

@@ -16,6 +16,7 @@ from sanic_ext.extensions.openapi.builders import OperationBuilder, OperationSto
 from sanic_ext.extensions.openapi.definitions import Component, Parameter, Response
 
 from service.kit.errors import PROBLEM_CONTENT_TYPE, ErrorCode
+from service.kit.fields import BLANK_PATTERN
 from service.kit.rbac import auth_requirement
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,9 +86,9 @@ class PrometheusText(RootModel[str]):
 
 
 # Query values that mean "not given": an empty one always (Sanic drops blank query values), a
-# blank one too for models that say so (EMPTY_MEANS_ABSENT).
+# blank one (ASCII whitespace) too for models that say so (EMPTY_MEANS_ABSENT).
 EMPTY_VALUE = {"type": "string", "enum": [""]}
-BLANK_VALUE = {"type": "string", "pattern": r"^\s*$"}
+BLANK_VALUE = {"type": "string", "pattern": BLANK_PATTERN}
 
 
 @dataclass(frozen=True)
