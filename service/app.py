@@ -40,6 +40,9 @@ logger = logging.getLogger("praxis.app")
 APP_NAME = "praxis"
 # Request bodies above this are refused by Sanic before routing (413).
 MAX_REQUEST_BYTES = 1024 * 1024
+# The request line and headers together: beyond this Sanic answers (431) before routing. A long
+# query string counts, which keeps text meant for a body out of URLs and proxies' logs.
+MAX_REQUEST_HEAD_BYTES = 8 * 1024
 API_DESCRIPTION = (
     "Practice and learning platform: editors publish content, members run timed practice "
     "sessions and review their history, administrators manage content. JSON in and out; lists "
@@ -94,6 +97,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
 def _configure(app: PraxisApp, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.REQUEST_MAX_HEADER_SIZE = MAX_REQUEST_HEAD_BYTES
     app.config.REQUEST_TIMEOUT = settings.request_timeout_seconds
     app.config.RESPONSE_TIMEOUT = settings.response_timeout_seconds
     app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout_seconds

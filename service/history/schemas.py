@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from service.history.queries import HistoryRow
+from service.kit.fields import END_OF_TEXT
 from service.kit.pagination import Page, PageQuery
 from service.models import SessionStatus
 from service.sessions.schemas import (
@@ -30,7 +31,8 @@ from service.sessions.schemas import (
 # and without leap seconds (Python's datetime has none); also the OpenAPI document's pattern.
 RFC3339_PATTERN = (
     r"^(?:[1-8]\d{3}|9(?:[0-8]\d{2}|9[0-8]\d|99[0-8]))-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-    r"[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
+    r"[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+    + END_OF_TEXT
 )
 _RFC3339 = re.compile(RFC3339_PATTERN)
 
