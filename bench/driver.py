@@ -53,30 +53,39 @@ def server_env(port: int, data_dir: Path, redis_url: str, **changes: str) -> dic
 def serving(env: dict[str, str], data_dir: Path) -> Iterator[str]:
     """``praxis serve`` with ``env`` (its PORT), answering when the block starts and stopped when
     it ends; yields its base URL. Its output goes to ``data_dir/server.log``."""
-    with (data_dir / "server.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=env, stdout=log, stderr=log
-        )
+    command = [sys.executable, "-m", "service", "serve"]
     base_url = f"http://127.0.0.1:{env['PORT']}"
-    try:
-        wait_until_serving(base_url, process)
+    with started(command, env, data_dir / "server.log", base_url + "/health"):
         yield base_url
+
+
+@contextmanager
+def started(
+    command: list[str], env: dict[str, str], log_path: Path, ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` running, answering 200 on ``ready_url`` when the block starts and stopped when
+    it ends. Its output goes to ``log_path``."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    try:
+        wait_until_serving(ready_url, process, log_path)
+        yield process
     finally:
         stop(process)
 
 
-def wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}; see its log")
+            raise SystemExit(f"the server exited with {process.returncode}; see {log_path}")
         try:
-            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not start in time")
+        time.sleep(0.1)  # polling a starting process, bounded by the deadline
+    raise SystemExit(f"the server did not start in time; see {log_path}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
