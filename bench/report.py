@@ -347,6 +347,10 @@ def _bound(goal: Goal) -> str:
     return f"{comparison} {_value(goal.bound, goal.unit)}"
 
 
+def _pair(one: float, two: float, digits: int = 2) -> str:
+    return f"{one:.{digits}f} → {two:.{digits}f}"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -396,12 +400,21 @@ FIGURES_HEADER = [
 ]
 
 
+LEGEND = (
+    "req/s and the latency percentiles are medians over the rounds; × a baseline is the median "
+    "req/s over the baseline's in the same run; non-2xx and errors are totals; cache hits and "
+    "queries/req come from the service's /metrics around each measured window; CPU s/1k req is "
+    "CPU-seconds per 1 000 requests; server cores busy is the server's CPU-seconds per second "
+    "of load (below 1 with one worker: other processes had the CPU)."
+)
+
+
 def render_markdown(run: Run) -> str:
     summaries = run.summaries
     lines = [f"# Praxis benchmark, {run.meta.get('started', '')}", ""]
     lines += [f"- {name}: {value}" for name, value in run.meta.items() if name != "started"]
     one_worker = [s for s in summaries.values() if s.workers == 1]
-    lines += ["", "## Throughput and latency, one worker", ""]
+    lines += ["", "## Throughput and latency, one worker", "", LEGEND, ""]
     lines += _table(FIGURES_HEADER, [_figures_row(s, summaries) for s in one_worker])
     outcomes = evaluate(summaries)
     lines += ["", "## Targets (one worker)", ""]
@@ -418,12 +431,13 @@ def render_markdown(run: Run) -> str:
         lines += ["", "## Two workers", ""]
         lines += _table(
             ["target", "req/s, 1 worker", "req/s, 2 workers", "2 w / 1 w"]
-            + ["server CPU s/1k req (1 w → 2 w)", "wrk CPU s/1k req (1 w → 2 w)", "p99 ms, 2 w"],
+            + ["server CPU s/1k req", "server cores busy", "wrk CPU s/1k req", "p99 ms"],
             [
                 [s.target, _number(s.one.rate), _number(s.two.rate), f"{s.factor:.2f}"]
-                + [f"{s.one.server_cpu_per_1k:.2f} → {s.two.server_cpu_per_1k:.2f}"]
-                + [f"{s.one.wrk_cpu_per_1k:.2f} → {s.two.wrk_cpu_per_1k:.2f}"]
-                + [f"{s.two.p99_ms:.1f}"]
+                + [_pair(s.one.server_cpu_per_1k, s.two.server_cpu_per_1k)]
+                + [_pair(s.one.server_cores, s.two.server_cores)]
+                + [_pair(s.one.wrk_cpu_per_1k, s.two.wrk_cpu_per_1k)]
+                + [_pair(s.one.p99_ms, s.two.p99_ms, digits=1)]
                 for s in scaled
             ],
         )

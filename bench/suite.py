@@ -33,7 +33,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -140,7 +140,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         warm_up=args.warm_up or (1 if quick else 2),
         connections=args.connections,
         mix_connections=args.mix_connections,
-        members=args.members or (32 if quick else 200),
+        members=args.members or (16 if quick else 200),
         two_workers=not quick,
         comparisons=not quick,
         fresh_servers=not quick,
@@ -193,15 +193,19 @@ class Bench:
         self.secret = secrets.token_urlsafe(48)
         self.members: list[dataset.Member] = []
         self.servers_started = 0
+        self.seconds: dict[str, float] = {}  # how long each phase took
+        self.started_at = 0.0
 
-    def praxis_env(self, port: int, data_dir: Path, workers: int) -> dict[str, str]:
+    def praxis_env(
+        self, port: int, data_dir: Path, workers: int, redis_prefix: str
+    ) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not _configures_service(k)}
         return {
             **inherited,
             "ENV": "production",
             "DATABASE_URL": dataset.database_url(),
             "REDIS_URL": self.redis_url,
-            "REDIS_KEY_PREFIX": self.redis_prefix(port),
+            "REDIS_KEY_PREFIX": redis_prefix,
             "HOST": HOST,
             "PORT": str(port),
             "PUBLIC_URL": f"http://{HOST}:{port}",
@@ -215,10 +219,6 @@ class Bench:
             "DATA_DIR": str(data_dir),
         }
 
-    @staticmethod
-    def redis_prefix(port: int) -> str:
-        return f"praxis-bench-{port}:"
-
     @contextmanager
     def serve(self, server: Server, workers: int) -> Iterator[Served]:
         self.servers_started += 1
@@ -229,12 +229,14 @@ class Bench:
         log = data_dir / "server.log"
         if server == "praxis":
             command = [sys.executable, "-m", "service", "serve"]
-            env = self.praxis_env(port, data_dir, workers)
+            # Its own Redis namespace: cold caches and fresh limiter counters at every start.
+            prefix = f"praxis-bench-{uuid.uuid4().hex[:8]}:"
+            env = self.praxis_env(port, data_dir, workers, prefix)
             with started(command, env, log, base_url + "/health") as process:
                 try:
                     yield Served(base_url, process.pid, is_praxis=True)
                 finally:
-                    forget_keys(self.redis_url, self.redis_prefix(port))
+                    forget_keys(self.redis_url, prefix)
         elif server == "sanic":
             command = baselines.sanic_hello_command(port)
             with started(command, dict(os.environ), log, base_url + "/hello") as process:
@@ -246,19 +248,34 @@ class Bench:
             with started(command, env, log, base_url + "/redis") as process:
                 yield Served(base_url, process.pid, is_praxis=False)
 
-    def prepare_data(self) -> dataset.Files:
+    def seed(self) -> list[dataset.Member]:
         started_at = time.monotonic()
         asyncio.run(dataset.recreate_database())
         dataset.seed(self.options.members)
         members = asyncio.run(dataset.members_with_full_history(self.options.members))
-        say(f"seeded {dataset.DATABASE} in {time.monotonic() - started_at:.0f} s")
-        started_at = time.monotonic()
-        # Two workers: logins are Argon2 verifications, CPU-bound.
-        with self.serve("praxis", 2) as served:
-            self.members = asyncio.run(dataset.log_in(served.base_url, members))
-            items = dataset.published_items(served.base_url)
-        say(f"{len(self.members)} members logged in in {time.monotonic() - started_at:.0f} s")
+        self.seconds["seeding"] = time.monotonic() - started_at
+        say(f"seeded {dataset.DATABASE} in {self.seconds['seeding']:.0f} s")
+        return members
+
+    def log_in(self, served: Served, members: list[dataset.Member]) -> dataset.Files:
+        self.members = asyncio.run(dataset.log_in(served.base_url, members))
+        items = dataset.published_items(served.base_url)
+        self.seconds["logins (with the server's start)"] = time.monotonic() - self.started_at
+        say(f"{len(self.members)} members logged in")
         return dataset.write_files(WORK, self.members, items)
+
+    def run(self) -> list[Measurement]:
+        """Seed, log the members in, and measure every round. Logins are Argon2 verifications,
+        CPU-bound: two workers serve them, unless (--quick) the server that serves them is kept
+        for the one-worker scenarios, which saves a start."""
+        members = self.seed()
+        self.started_at = time.monotonic()
+        if self.options.fresh_servers:
+            with self.serve("praxis", 2) as served:
+                files = self.log_in(served, members)
+            return self.rounds(files)
+        with self.serve("praxis", 1) as served:
+            return self.rounds(self.log_in(served, members), served)
 
     def wrk_run(self, target: Target, served: Served, seconds: int) -> tuple[WrkReport, float]:
         run = run_wrk(
@@ -305,18 +322,29 @@ class Bench:
         say(progress_line(measurement))
         return measurement
 
-    def rounds(self, files: dataset.Files) -> list[Measurement]:
+    def rounds(self, files: dataset.Files, kept: Served | None = None) -> list[Measurement]:
+        """Every target in every round; ``kept``, a running one-worker server, serves the
+        one-worker scenarios when servers are shared rather than fresh."""
         targets = baseline_targets(self.options.connections)
         targets += scenario_targets(files, 1, self.options)
         if self.options.two_workers:
             targets += scenario_targets(files, 2, self.options)
+        started_at = time.monotonic()
         measurements = []
         for round_number in range(1, self.options.rounds + 1):
             # Every other round runs backwards, so drift (other jobs, heat) hits all targets alike.
             ordered = targets if round_number % 2 else targets[::-1]
             for group in self.server_groups(ordered):
-                with self.serve(group[0].server, group[0].workers) as served:
+                first = group[0]
+                reuse = (first.server, first.workers) == ("praxis", 1)
+                server = (
+                    nullcontext(kept)
+                    if kept is not None and reuse
+                    else self.serve(first.server, first.workers)
+                )
+                with server as served:
                     measurements += [self.measure(t, served, round_number) for t in group]
+        self.seconds["rounds"] = time.monotonic() - started_at
         return measurements
 
     def server_groups(self, targets: list[Target]) -> list[list[Target]]:
@@ -335,6 +363,7 @@ class Bench:
         return groups
 
     def comparisons(self) -> list[ModeComparison]:
+        started_at = time.monotonic()
         options, env = self.options, {"DATABASE_URL": dataset.database_url()}
         rounds, duration, connections = options.rounds, options.duration, options.connections
         limiter = ratelimit_bench.compare(
@@ -344,6 +373,7 @@ class Bench:
             rounds, duration, connections, self.redis_url, self.wrk, **env
         )
         how = f"wrk -t1 -c{connections}, {rounds} rounds × {duration} s per mode, 1 worker"
+        self.seconds["comparisons"] = time.monotonic() - started_at
         return [
             ModeComparison(
                 "Rate limiter on/off (bench.ratelimit_bench)",
@@ -456,11 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True)
     info = meta(options, fastapi, wrk)
     bench = Bench(options, wrk, redis_url, fastapi)
-    files = bench.prepare_data()
-    measurements = bench.rounds(files)
+    measurements = bench.run()
     comparisons = bench.comparisons() if options.comparisons else []
     info["load average after (1/5/15 min)"] = load_average()
-    info["duration"] = f"{time.monotonic() - began:.0f} s"
+    phases = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in bench.seconds.items())
+    info["duration"] = f"{time.monotonic() - began:.0f} s ({phases})"
     run = Run(info, measurements, comparisons)
     markdown = write_results(run, options)
     say("\n" + markdown.read_text())
