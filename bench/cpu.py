@@ -1,5 +1,6 @@
-"""CPU time from the kernel's process accounting (/proc): what a server's whole process tree (a
-manager and its workers) and the PostgreSQL backends serving a database have used so far."""
+"""Processes as the kernel accounts for them (/proc): the CPU time a server's whole process tree
+(a manager and its workers) and the PostgreSQL backends serving a database have used so far, and
+which of a server's processes are still running."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Fields after the command name in /proc/<pid>/stat (man 5 proc): ppid is the 4th field overall,
-# utime and stime the 14th and 15th; the command name (2nd) may hold spaces and parentheses.
-PPID_FIELD, UTIME_FIELD, STIME_FIELD = 1, 11, 12
+# Fields after the command name in /proc/<pid>/stat (man 5 proc): state is the 3rd field overall,
+# ppid the 4th, utime and stime the 14th and 15th, starttime the 22nd; the command name (the 2nd)
+# may hold spaces and parentheses.
+STATE_FIELD, PPID_FIELD, UTIME_FIELD, STIME_FIELD, START_FIELD = 0, 1, 11, 12, 19
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -31,6 +33,24 @@ def cpu_seconds(pid: int) -> float:
     if fields is None:
         return 0.0
     return (int(fields[UTIME_FIELD]) + int(fields[STIME_FIELD])) / CLOCK_TICKS
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with its pid, it names one process,
+    even once the pid is reused. None once it has ended."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[START_FIELD])
+
+
+def running(pid: int, started: int | None) -> bool:
+    """The process ``pid`` that started at ``started`` is still running (not a zombie)."""
+    fields = _stat_fields(pid)
+    return (
+        started is not None
+        and fields is not None
+        and int(fields[START_FIELD]) == started
+        and fields[STATE_FIELD] != "Z"
+    )
 
 
 def tree(root: int) -> list[int]:

@@ -5,9 +5,11 @@ first), and the report's formatting."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +21,10 @@ from pathlib import Path
 
 import httpx
 
-START_TIMEOUT_SECONDS = 60
+from bench import cpu
+
+# Generous: on a machine shared with other jobs, a start can take most of a minute.
+START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
 WARM_UP_SECONDS = 2
 BENCH_JWT_SECRET = "bench-" + "x" * 40
@@ -89,12 +94,24 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Pat
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process``, and any of its descendants it leaves behind (a worker manager stopped
+    while it was still starting its workers does not stop them)."""
+    descendants = [(pid, cpu.start_time(pid)) for pid in cpu.tree(process.pid)[1:]]
     process.terminate()
     try:
         process.wait(timeout=STOP_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        left = [(pid, started) for pid, started in descendants if cpu.running(pid, started)]
+        for pid, _ in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_number)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling the ending processes, bounded by the deadline
+            left = [(pid, started) for pid, started in left if cpu.running(pid, started)]
 
 
 def warm_up_and_load(

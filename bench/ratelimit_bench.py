@@ -1,7 +1,10 @@
 """Rate limiter benchmark: what one limiter decision (one EVALSHA to Redis) costs in throughput.
 
-    make bench                                   # 3 rounds x 10 s per mode, 32 connections
+    uv run python -m bench.ratelimit_bench      # 3 rounds x 10 s per mode, 32 connections
     uv run python -m bench.ratelimit_bench --rounds 5 --duration 15 --connections 64
+
+``make bench`` runs it too, as one scenario of bench.suite (``compare``), on the suite's
+database with its rounds, duration and connections.
 
 Serves ``praxis serve`` (one worker) in two modes, alternating, each round starting a fresh
 process: "on" with quotas so large that every request is allowed yet still pays its Redis call,

@@ -1,7 +1,10 @@
 """Tracing benchmark: what tracing costs in throughput: on, exporting, sampled, and off.
 
-    make bench                                   # after the rate limiter's: 3 rounds x 10 s
+    uv run python -m bench.tracing_bench        # 3 rounds x 10 s per mode, 32 connections
     uv run python -m bench.tracing_bench --rounds 5 --duration 15 --connections 64
+
+``make bench`` runs it too, as one scenario of bench.suite (``compare``), on the suite's
+database with its rounds, duration and connections.
 
 Serves ``praxis serve`` (one worker) in four modes, a fresh process each, the order rotating
 from round to round: **on** (tracing on, no exporter: spans are created and dropped), **export**
