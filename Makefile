@@ -7,10 +7,10 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install install-tools browser wrk run test lint audit format bench bench-indexes monitoring stack clean
+.PHONY: help install install-tools browser wrk run test lint audit format bench bench-quick bench-indexes monitoring stack clean
 
 help:
-	@echo "make run | test | lint | format | bench | bench-indexes | monitoring | stack | clean"
+	@echo "make run | test | lint | format | bench | bench-quick | bench-indexes | monitoring | stack | clean"
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,15 +52,20 @@ format: install
 	$(RUN) ruff check --fix service observability tests bench
 	$(RUN) ruff format service observability tests bench
 
-# Load is driven by Debian's wrk, installed when missing (as root, as CI runs; the benchmarks
-# fall back to a slower asyncio client elsewhere).
+# Load is driven by Debian's wrk, installed when missing (as root, as CI runs). The suite needs
+# it and says so; the single comparisons fall back to a slower asyncio client.
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; } || true
 
+# The benchmark suite (bench/README.md): every scenario against the baselines, the rate limiter
+# and tracing comparisons included; results in bench/results/. ARGS passes options, e.g.
+# `make bench ARGS="--rounds 3"`; bench-quick is one short round (under 2 minutes).
 bench: install wrk
-	$(RUN) python -m bench.ratelimit_bench
-	$(RUN) python -m bench.tracing_bench
+	$(RUN) python -m bench.suite $(ARGS)
+
+bench-quick: install wrk
+	$(RUN) python -m bench.suite --quick $(ARGS)
 
 bench-indexes: install
 	$(RUN) python -m bench.index_bench

@@ -5,9 +5,11 @@ first), and the report's formatting."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +21,10 @@ from pathlib import Path
 
 import httpx
 
-START_TIMEOUT_SECONDS = 60
+from bench import cpu
+
+# Generous: on a machine shared with other jobs, a start can take most of a minute.
+START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
 WARM_UP_SECONDS = 2
 BENCH_JWT_SECRET = "bench-" + "x" * 40
@@ -53,39 +58,60 @@ def server_env(port: int, data_dir: Path, redis_url: str, **changes: str) -> dic
 def serving(env: dict[str, str], data_dir: Path) -> Iterator[str]:
     """``praxis serve`` with ``env`` (its PORT), answering when the block starts and stopped when
     it ends; yields its base URL. Its output goes to ``data_dir/server.log``."""
-    with (data_dir / "server.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=env, stdout=log, stderr=log
-        )
+    command = [sys.executable, "-m", "service", "serve"]
     base_url = f"http://127.0.0.1:{env['PORT']}"
-    try:
-        wait_until_serving(base_url, process)
+    with started(command, env, data_dir / "server.log", base_url + "/health"):
         yield base_url
+
+
+@contextmanager
+def started(
+    command: list[str], env: dict[str, str], log_path: Path, ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` running, answering 200 on ``ready_url`` when the block starts and stopped when
+    it ends. Its output goes to ``log_path``."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    try:
+        wait_until_serving(ready_url, process, log_path)
+        yield process
     finally:
         stop(process)
 
 
-def wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}; see its log")
+            raise SystemExit(f"the server exited with {process.returncode}; see {log_path}")
         try:
-            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not start in time")
+        time.sleep(0.1)  # polling a starting process, bounded by the deadline
+    raise SystemExit(f"the server did not start in time; see {log_path}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process``, and any of its descendants it leaves behind (a worker manager stopped
+    while it was still starting its workers does not stop them)."""
+    descendants = [(pid, cpu.start_time(pid)) for pid in cpu.tree(process.pid)[1:]]
     process.terminate()
     try:
         process.wait(timeout=STOP_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        left = [(pid, started) for pid, started in descendants if cpu.running(pid, started)]
+        for pid, _ in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_number)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling the ending processes, bounded by the deadline
+            left = [(pid, started) for pid, started in left if cpu.running(pid, started)]
 
 
 def warm_up_and_load(

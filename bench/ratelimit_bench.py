@@ -1,7 +1,10 @@
 """Rate limiter benchmark: what one limiter decision (one EVALSHA to Redis) costs in throughput.
 
-    make bench                                   # 3 rounds x 10 s per mode, 32 connections
+    uv run python -m bench.ratelimit_bench      # 3 rounds x 10 s per mode, 32 connections
     uv run python -m bench.ratelimit_bench --rounds 5 --duration 15 --connections 64
+
+``make bench`` runs it too, as one scenario of bench.suite (``compare``), on the suite's
+database with its rounds, duration and connections.
 
 Serves ``praxis serve`` (one worker) in two modes, alternating, each round starting a fresh
 process: "on" with quotas so large that every request is allowed yet still pays its Redis call,
@@ -39,17 +42,24 @@ def main() -> int:
     if not asyncio.run(redis_answers(redis_url)):
         print(f"no Redis answers at {redis_url}; set REDIS_URL", file=sys.stderr)  # noqa: T201
         return 1
-    wrk = find_wrk()
+    results = compare(args.rounds, args.duration, args.connections, redis_url, find_wrk())
+    report(results, args)
+    return 0
+
+
+def compare(
+    rounds: int, duration: int, connections: int, redis_url: str, wrk: str | None, **env: str
+) -> dict[str, list[float]]:
+    """Requests per second of each mode in each round; ``env`` on top of each server's."""
     results: dict[str, list[float]] = {"on": [], "off": []}
-    for round_number in range(1, args.rounds + 1):
+    for round_number in range(1, rounds + 1):
         # Alternate which mode goes first, so drift (thermal, other load) hits both alike.
         modes = ("on", "off") if round_number % 2 else ("off", "on")
         for mode in modes:
-            rate = measure(mode, args, redis_url, wrk)
+            rate = measure(mode, duration, connections, redis_url, wrk, env)
             results[mode].append(rate)
             say(f"round {round_number} limiter {mode:>3}: {rate:9.0f} req/s")
-    report(results, args)
-    return 0
+    return results
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,7 +70,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def measure(mode: str, args: argparse.Namespace, redis_url: str, wrk: str | None) -> float:
+def measure(
+    mode: str,
+    duration: int,
+    connections: int,
+    redis_url: str,
+    wrk: str | None,
+    extra_env: dict[str, str],
+) -> float:
     with tempfile.TemporaryDirectory(prefix="praxis-bench-") as data_dir:
         env = server_env(
             free_port(),
@@ -69,9 +86,10 @@ def measure(mode: str, args: argparse.Namespace, redis_url: str, wrk: str | None
             RATE_LIMIT_ENABLED="true" if mode == "on" else "false",
             RATE_LIMIT_ANON=HUGE_QUOTA,
             RATE_LIMIT_USER=HUGE_QUOTA,
+            **extra_env,
         )
         with serving(env, Path(data_dir)) as base_url:
-            rate = warm_up_and_load(base_url, PATH, args.duration, args.connections, wrk)
+            rate = warm_up_and_load(base_url, PATH, duration, connections, wrk)
             check_decisions(base_url, mode)
         fallbacks = (Path(data_dir) / "server.log").read_text().count("Redis call failed")
         if fallbacks:

@@ -1,7 +1,10 @@
 """Tracing benchmark: what tracing costs in throughput: on, exporting, sampled, and off.
 
-    make bench                                   # after the rate limiter's: 3 rounds x 10 s
+    uv run python -m bench.tracing_bench        # 3 rounds x 10 s per mode, 32 connections
     uv run python -m bench.tracing_bench --rounds 5 --duration 15 --connections 64
+
+``make bench`` runs it too, as one scenario of bench.suite (``compare``), on the suite's
+database with its rounds, duration and connections.
 
 Serves ``praxis serve`` (one worker) in four modes, a fresh process each, the order rotating
 from round to round: **on** (tracing on, no exporter: spans are created and dropped), **export**
@@ -107,21 +110,30 @@ def main() -> int:
     if not asyncio.run(redis_answers(redis_url)):
         say(f"no Redis answers at {redis_url}; set REDIS_URL")
         return 1
-    wrk = find_wrk()
+    results, path = compare(args.rounds, args.duration, args.connections, redis_url, find_wrk())
+    return report(results, args, path)
+
+
+def compare(
+    rounds: int, duration: int, connections: int, redis_url: str, wrk: str | None, **env: str
+) -> tuple[dict[str, list[float]], str]:
+    """Requests per second of each mode in each round, and the path loaded; ``env`` on top of
+    each server's."""
     results: dict[str, list[float]] = {mode: [] for mode in MODES}
     with otlp_receiver() as receiver:
-        path = content_path(redis_url)
+        path = content_path(redis_url, env)
         say(f"load: GET {path} (cached)")
-        for round_number in range(args.rounds):
+        for round_number in range(rounds):
             # Rotate the order, so drift (thermal, other load) hits every mode alike.
             shift = round_number % len(MODES)
             for mode in MODES[shift:] + MODES[:shift]:
                 receiver.reset()
-                rate = measure(mode, path, args, redis_url, receiver, wrk)
+                changes = {**env, **mode_env(mode, receiver)}
+                rate = measure(mode, path, duration, connections, redis_url, changes, wrk)
                 results[mode].append(rate)
                 note = f"  ({receiver.spans} spans received)" if receiver.spans else ""
                 say(f"round {round_number + 1} tracing {mode:>6}: {rate:9.0f} req/s{note}")
-    return report(results, args, path)
+    return results, path
 
 
 def parse_args() -> argparse.Namespace:
@@ -149,18 +161,19 @@ def mode_env(mode: str, receiver: Receiver) -> dict[str, str]:
 def measure(
     mode: str,
     path: str,
-    args: argparse.Namespace,
+    duration: int,
+    connections: int,
     redis_url: str,
-    receiver: Receiver,
+    changes: dict[str, str],
     wrk: str | None,
 ) -> float:
     with tempfile.TemporaryDirectory(prefix="praxis-bench-") as data_dir:
-        env = bench_env(Path(data_dir), redis_url, **mode_env(mode, receiver))
+        env = bench_env(Path(data_dir), redis_url, **changes)
         with serving(env, Path(data_dir)) as base_url:
             traced = "traceparent" in httpx.get(base_url + path, timeout=5).headers
             if traced != (mode != "off"):
                 raise SystemExit(f"tracing {mode}, yet traceparent sent: {traced}")
-            return warm_up_and_load(base_url, path, args.duration, args.connections, wrk)
+            return warm_up_and_load(base_url, path, duration, connections, wrk)
 
 
 def bench_env(data_dir: Path, redis_url: str, **changes: str) -> dict[str, str]:
@@ -176,10 +189,10 @@ def bench_env(data_dir: Path, redis_url: str, **changes: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith("OTEL_") or k in changes}
 
 
-def content_path(redis_url: str) -> str:
+def content_path(redis_url: str, changes: dict[str, str]) -> str:
     """A published item's detail path, seeding the demo data into an empty database first."""
     with tempfile.TemporaryDirectory(prefix="praxis-bench-") as data_dir:
-        env = bench_env(Path(data_dir), redis_url, OTEL_SDK_DISABLED="true")
+        env = bench_env(Path(data_dir), redis_url, **{**changes, "OTEL_SDK_DISABLED": "true"})
         subprocess.run(
             [sys.executable, "-m", "service", "seed", "--demo", "--if-empty"], env=env, check=True
         )
