@@ -8,7 +8,8 @@ clients trend upwards: the highest count of the soak's second half above the fir
 
 Uses the suite's data set and server set-up (bench/suite.py: ``praxis_bench``, production
 settings, tracing on) on a redis-server of its own on a free port, so that its client count is
-the service's alone. The load runs in slices of ``--slice`` seconds; after each, the resident
+the service's alone. It recreates ``praxis_bench`` as the suite does: never run both at once.
+The load runs in slices of ``--slice`` seconds; after each, the resident
 memory of the workers, the database's connections and Redis's clients are sampled.
 """
 
