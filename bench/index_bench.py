@@ -1,21 +1,31 @@
-"""Index benchmark: the hot queries timed with the index migration applied and rolled back,
-in the same run, on bulk data seeded with `praxis seed`.
+"""Index benchmark: the hot queries and the writes timed with the index migrations applied and
+rolled back, in the same run, on bulk data seeded with `praxis seed`.
 
     make bench-indexes            # 100 k users, 5 k content, 1 M sessions (a few minutes)
     uv run python -m bench.index_bench --users 2000 --content 500 --sessions 50000   # quick
 
-Prints a table of median milliseconds and speed-up ratios. Each query runs against the same
-server, data and planner statistics in both phases; only the indexes differ. Two timings per
-query: "server" is PostgreSQL's own execution time (EXPLAIN ANALYZE of the very statements the
-query function sent, with its parameters), which is what an index changes; "client" is the
-round trip through the ORM as the service sees it, which adds a constant ~0.2-0.5 ms of driver
-and network overhead to both phases.
+Prints two tables of medians. Reads: milliseconds and speed-up ratios; each query runs against
+the same server, data and planner statistics in both phases, only the indexes differ. Two
+timings per query: "server" is PostgreSQL's own execution time (EXPLAIN ANALYZE of the very
+statements the query function sent, with its parameters), which is what an index changes;
+"client" is the round trip through the ORM as the service sees it, which adds a constant
+~0.2-0.5 ms of driver and network overhead to both phases. Writes: the client time of the
+service's write functions (a write cannot be EXPLAIN ANALYZEd without being done twice), commit
+included, and indexed / unindexed: what maintaining the indexes costs a write.
+
+The unindexed phase runs the downgrades of the index migrations themselves (the hot-query
+indexes; the stored full-text document and its GIN index), latest first, and their upgrades
+afterwards. Aerich could only roll them back with every later migration, and migration 3 renames
+the audit column the content writes fill. Without the document column, search runs the query
+the service sent before the column existed (the document computed per row: `SearchDocument.
+EXPRESSION`), so its baseline is the original query on a table without any index.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -25,22 +35,40 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import asyncpg
+from tortoise.transactions import in_transaction
 
+from service.admin.content import service as admin_content_service
+from service.admin.content.schemas import ContentCreate, ContentUpdate
+from service.app_context import AppContext
+from service.config import Settings
 from service.content import queries as content_queries
+from service.content.queries import SearchDocument
 from service.history import queries as history_queries
 from service.infra import db
+from service.kit.cache import ReadCache
 from service.sessions import queries as session_queries
+from service.sessions import service as sessions_service
+from service.sessions.schemas import (
+    ACTIVE_SESSION_LIMIT,
+    CompleteRequest,
+    EventRequest,
+    StartSessionRequest,
+)
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = "praxis_bench_indexes"
-INDEX_MIGRATION = 2
+# The hot-query indexes, and the stored full-text document with its GIN index.
+INDEX_MIGRATIONS = (2, 4)
 EVENTS_PER_SESSION_SHARE = 0.3
+EVENTS_PER_FLOW = 3
 
 Query = Callable[[random.Random], Awaitable[Any]]
+Write = Callable[[random.Random], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -54,6 +82,25 @@ class Fixtures:
     user_ids: list[uuid.UUID]
     categories: list[str]
     tags: list[str]
+    # Users who may start one more session (below the active limit), and published items.
+    writers: list[uuid.UUID]
+    published: list[tuple[uuid.UUID, str]]
+
+
+@dataclass
+class Written:
+    """What the timed writes of one phase created, deleted again so both phases read and write
+    the same data."""
+
+    sessions: list[uuid.UUID] = field(default_factory=list)
+    idempotency_keys: list[str] = field(default_factory=list)
+    content: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Phase:
+    reads: dict[str, Timing]
+    writes: dict[str, float]
 
 
 def database_url() -> str:
@@ -118,12 +165,30 @@ async def load_fixtures() -> Fixtures:
             r["category"] for r in await conn.fetch("SELECT DISTINCT category FROM content")
         ]
         tags = [r["name"] for r in await conn.fetch("SELECT name FROM tags")]
+        writers = [
+            r["user_id"]
+            for r in await conn.fetch(
+                "SELECT u.user_id FROM unnest($1::uuid[]) AS u (user_id) "
+                "WHERE (SELECT count(*) FROM practice_sessions s "
+                "       WHERE s.user_id = u.user_id AND s.status = 'active') < $2",
+                users,
+                ACTIVE_SESSION_LIMIT,
+            )
+        ]
+        published = [
+            (r["id"], r["slug"])
+            for r in await conn.fetch(
+                "SELECT id, slug FROM content WHERE status = 'published' ORDER BY slug LIMIT 200"
+            )
+        ]
     finally:
         await conn.close()
-    return Fixtures(users, categories, tags)
+    return Fixtures(users, categories, tags, writers, published)
 
 
-def hot_queries(f: Fixtures) -> dict[str, Query]:
+def hot_queries(f: Fixtures, document: SearchDocument) -> dict[str, Query]:
+    """The hot queries; search matches and ranks ``document`` (the column exists only with the
+    index migrations applied)."""
     no_filter = content_queries.ContentFilters()
 
     def history(status: str | None) -> Query:
@@ -153,9 +218,119 @@ def hot_queries(f: Fixtures) -> dict[str, Query]:
             db.connection(), content_queries.ContentFilters(tag=rng.choice(f.tags)), None, 20
         ),
         "content search": lambda rng: content_queries.search_page(
-            db.connection(), no_filter, rng.choice(f.categories), None, 20
+            db.connection(), no_filter, rng.choice(f.categories), None, 20, document
         ),
     }
+
+
+def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
+    """The writes, through the service functions the endpoints call (the session flow, content
+    create and update) or, for the session's bare writes, the statements they send."""
+    cache = ReadCache(
+        AppContext(Settings(database_url=database_url(), redis_url="none")), "content"
+    )
+    editor = admin_content_service.WriteContext(f.user_ids[0], None, cache)
+
+    async def session_flow(rng: random.Random) -> None:
+        """POST /sessions (with an Idempotency-Key), 3 x POST .../events, POST .../complete."""
+        user, (_, slug) = rng.choice(f.writers), rng.choice(f.published)
+        key = uuid.uuid4().hex
+        start = StartSessionRequest(content_slug=slug)
+        answer = await sessions_service.start_session(user, start, key)
+        session_id = uuid.UUID(answer.body["id"])
+        written.sessions.append(session_id)
+        written.idempotency_keys.append(key)
+        for step in range(EVENTS_PER_FLOW):
+            event = EventRequest(kind="answer", data={"step": step})
+            await sessions_service.record_event(user, session_id, event)
+        await sessions_service.complete_session(user, session_id, CompleteRequest(score=80.0))
+
+    async def session_writes(rng: random.Random) -> None:
+        """The flow's inserts and update alone, each committed as the service commits them."""
+        user, (content_id, _) = rng.choice(f.writers), rng.choice(f.published)
+        async with in_transaction() as conn:
+            session = await session_queries.insert_session(conn, user, content_id)
+        written.sessions.append(session.id)
+        for step in range(EVENTS_PER_FLOW):
+            await session_queries.insert_event_if_active(
+                db.connection(), user, session.id, "answer", {"step": step}
+            )
+        await session_queries.complete_active(db.connection(), user, session.id, 80.0)
+
+    async def content_create(rng: random.Random) -> None:
+        """POST /admin/content: a draft with two tags, its audit record."""
+        n = len(written.content)
+        item = ContentCreate.model_validate(
+            {
+                "slug": f"bench-write-{uuid.uuid4().hex}",
+                "title": f"Written practice {n}",
+                "summary": f"Practise writing step by step ({n}).",
+                "body": "# Written practice\n\nWork through the steps.",
+                "kind": "lesson",
+                "category": rng.choice(f.categories),
+                "difficulty": "beginner",
+                "duration_minutes": 10,
+                "tags": rng.sample(f.tags, k=2),
+            }
+        )
+        created = await admin_content_service.create_content(item, editor)
+        written.content.append(created.id)
+
+    async def content_update(rng: random.Random) -> None:
+        """PATCH /admin/content/{id} of title and summary (an item the create row wrote)."""
+        n = rng.randrange(1_000_000)
+        change = ContentUpdate(title=f"Rewritten practice {n}", summary=f"Practise again ({n}).")
+        await admin_content_service.update_content(rng.choice(written.content), change, editor)
+
+    return {
+        "session flow (start, 3 events, complete)": session_flow,
+        "session writes only": session_writes,
+        "content create": content_create,
+        "content update (title, summary)": content_update,
+    }
+
+
+async def time_write(write: Write, name: str, repeat: int) -> float:
+    """Median client milliseconds of ``write``, after two unmeasured runs."""
+    rng = random.Random(name)
+    for _ in range(2):
+        await write(rng)
+    elapsed = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await write(rng)
+        elapsed.append((time.perf_counter() - started) * 1000)
+    return statistics.median(elapsed)
+
+
+async def time_writes(fixtures: Fixtures, repeat: int) -> dict[str, float]:
+    written = Written()
+    try:
+        flows = write_flows(fixtures, written)
+        return {name: await time_write(write, name, repeat) for name, write in flows.items()}
+    finally:
+        await delete_written(written)
+
+
+async def delete_written(written: Written) -> None:
+    conn = await asyncpg.connect(database_url())
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "DELETE FROM practice_sessions WHERE id = ANY($1::uuid[])", written.sessions
+            )
+            await conn.execute(
+                "DELETE FROM idempotency_keys WHERE key = ANY($1::text[])",
+                written.idempotency_keys,
+            )
+            await conn.execute(
+                "DELETE FROM audit_records WHERE target_type = 'content' "
+                "AND target_id = ANY($1::text[])",
+                [str(item) for item in written.content],
+            )
+            await conn.execute("DELETE FROM content WHERE id = ANY($1::uuid[])", written.content)
+    finally:
+        await conn.close()
 
 
 async def server_execution_ms(conn: asyncpg.Connection, statements: list[db.Statement]) -> float:
@@ -206,30 +381,62 @@ async def time_queries(queries: dict[str, Query], repeat: int) -> dict[str, Timi
 async def explain_with_indexes(fixtures: Fixtures) -> None:
     await db.init_orm(database_url())
     try:
-        await explain_queries(hot_queries(fixtures))
+        await explain_queries(hot_queries(fixtures, SearchDocument.COLUMN))
     finally:
         await db.close_orm()
 
 
-async def measure_both_phases(
-    fixtures: Fixtures, repeat: int
-) -> tuple[dict[str, Timing], dict[str, Timing]]:
-    """Time every query with the indexes, roll the migration back, time again, re-apply it."""
-    queries = hot_queries(fixtures)
+def migration_module(version: int) -> ModuleType:
+    (path,) = (db.MIGRATIONS_DIR / "models").glob(f"{version}_*.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{version}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load migration {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def roll_back_index_migrations() -> None:
+    """Each index migration's downgrade, latest first, in a transaction as Aerich runs it."""
+    for version in reversed(INDEX_MIGRATIONS):
+        async with in_transaction() as conn:
+            await conn.execute_script(await migration_module(version).downgrade(conn))
+
+
+async def reapply_index_migrations() -> None:
+    """Each index migration's upgrade, as Aerich runs it (their CONCURRENTLY builds outside a
+    transaction); both are idempotent, so this also repairs a run interrupted half-way."""
+    for version in INDEX_MIGRATIONS:
+        module = migration_module(version)
+        if getattr(module, "RUN_IN_TRANSACTION", True):
+            async with in_transaction() as conn:
+                await conn.execute_script(await module.upgrade(conn))
+        else:
+            await db.connection().execute_script(await module.upgrade(db.connection()))
+
+
+async def measure_phase(fixtures: Fixtures, repeat: int, document: SearchDocument) -> Phase:
+    reads = await time_queries(hot_queries(fixtures, document), repeat)
+    return Phase(reads, await time_writes(fixtures, repeat))
+
+
+async def measure_both_phases(fixtures: Fixtures, repeat: int) -> tuple[Phase, Phase]:
+    """Time everything with the indexes, roll the index migrations back, time again (search on
+    the document computed per row, as before the column), re-apply them."""
     await db.init_orm(database_url())
     try:
-        with_indexes = await time_queries(queries, repeat)
-        run_db_function("roll_back_migration", INDEX_MIGRATION)
+        indexed = await measure_phase(fixtures, repeat, SearchDocument.COLUMN)
+        await roll_back_index_migrations()
         await analyze()
-        without = await time_queries(queries, repeat)
+        unindexed = await measure_phase(fixtures, repeat, SearchDocument.EXPRESSION)
     finally:
-        await db.close_orm()
-        run_db_function("apply_migrations")
+        await reapply_index_migrations()
         await analyze()
-    return with_indexes, without
+        await db.close_orm()
+    return indexed, unindexed
 
 
-def print_table(with_indexes: dict[str, Timing], without: dict[str, Timing]) -> None:
+def print_reads(with_indexes: dict[str, Timing], without: dict[str, Timing]) -> None:
     header = (
         f"{'query (median ms)':<32} {'server: none':>12} {'indexed':>8} {'speed-up':>9}"
         f" {'client: none':>13} {'indexed':>8} {'speed-up':>9}"
@@ -244,12 +451,21 @@ def print_table(with_indexes: dict[str, Timing], without: dict[str, Timing]) -> 
         )
 
 
+def print_writes(with_indexes: dict[str, float], without: dict[str, float]) -> None:
+    print(f"\n{'write (median client ms)':<42} {'none':>8} {'indexed':>8} {'indexed/none':>13}")  # noqa: T201
+    for name, indexed in with_indexes.items():
+        none = without[name]
+        print(f"{name:<42} {none:>8.2f} {indexed:>8.2f} {indexed / none:>12.2f}x")  # noqa: T201
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--content", type=int, default=5_000)
     parser.add_argument("--sessions", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=25, help="timed runs per query and phase")
+    parser.add_argument(
+        "--repeat", type=int, default=25, help="timed runs per query, write and phase"
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
     parser.add_argument(
         "--explain", action="store_true", help="print each query's plan with the indexes, then stop"
@@ -278,12 +494,15 @@ def main() -> None:
         asyncio.run(explain_with_indexes(fixtures))
         return
 
-    with_indexes, without = asyncio.run(measure_both_phases(fixtures, args.repeat))
+    indexed, unindexed = asyncio.run(measure_both_phases(fixtures, args.repeat))
 
-    print_table(with_indexes, without)
+    print_reads(indexed.reads, unindexed.reads)
+    print_writes(indexed.writes, unindexed.writes)
     results = {
-        "with_indexes": {k: vars(v) for k, v in with_indexes.items()},
-        "without_indexes": {k: vars(v) for k, v in without.items()},
+        "with_indexes": {k: vars(v) for k, v in indexed.reads.items()},
+        "without_indexes": {k: vars(v) for k, v in unindexed.reads.items()},
+        "writes_with_indexes": indexed.writes,
+        "writes_without_indexes": unindexed.writes,
     }
     print(json.dumps(results))  # noqa: T201
 
