@@ -11,7 +11,8 @@ statements the query function sent, with its parameters), which is what an index
 "client" is the round trip through the ORM as the service sees it, which adds a constant
 ~0.2-0.5 ms of driver and network overhead to both phases. Writes: the client time of the
 service's write functions (a write cannot be EXPLAIN ANALYZEd without being done twice), commit
-included, and indexed / unindexed: what maintaining the indexes costs a write.
+included, in alternating rounds with and without the indexes, and indexed / unindexed: what the
+indexes cost (or save) a write. What a phase writes is deleted again before the next one.
 
 The unindexed phase runs the downgrades of the index migrations themselves (the hot-query
 indexes; the stored full-text document and its GIN index), latest first, and their upgrades
@@ -98,9 +99,15 @@ class Written:
 
 
 @dataclass(frozen=True)
+class WriteTiming:
+    median_ms: float  # over every run of every round
+    round_medians_ms: list[float]
+
+
+@dataclass(frozen=True)
 class Phase:
     reads: dict[str, Timing]
-    writes: dict[str, float]
+    writes: dict[str, WriteTiming]
 
 
 def database_url() -> str:
@@ -290,8 +297,8 @@ def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
     }
 
 
-async def time_write(write: Write, name: str, repeat: int) -> float:
-    """Median client milliseconds of ``write``, after two unmeasured runs."""
+async def time_write(write: Write, name: str, repeat: int) -> list[float]:
+    """Client milliseconds of ``repeat`` runs of ``write``, after two unmeasured runs."""
     rng = random.Random(name)
     for _ in range(2):
         await write(rng)
@@ -300,16 +307,26 @@ async def time_write(write: Write, name: str, repeat: int) -> float:
         started = time.perf_counter()
         await write(rng)
         elapsed.append((time.perf_counter() - started) * 1000)
-    return statistics.median(elapsed)
+    return elapsed
 
 
-async def time_writes(fixtures: Fixtures, repeat: int) -> dict[str, float]:
+async def time_writes(fixtures: Fixtures, repeat: int) -> dict[str, list[float]]:
     written = Written()
     try:
         flows = write_flows(fixtures, written)
         return {name: await time_write(write, name, repeat) for name, write in flows.items()}
     finally:
         await delete_written(written)
+
+
+def write_timings(rounds: list[dict[str, list[float]]]) -> dict[str, WriteTiming]:
+    return {
+        name: WriteTiming(
+            statistics.median(ms for round_ in rounds for ms in round_[name]),
+            [statistics.median(round_[name]) for round_ in rounds],
+        )
+        for name in rounds[0]
+    }
 
 
 async def delete_written(written: Written) -> None:
@@ -415,25 +432,41 @@ async def reapply_index_migrations() -> None:
             await db.connection().execute_script(await module.upgrade(db.connection()))
 
 
-async def measure_phase(fixtures: Fixtures, repeat: int, document: SearchDocument) -> Phase:
-    reads = await time_queries(hot_queries(fixtures, document), repeat)
-    return Phase(reads, await time_writes(fixtures, repeat))
+async def measure_both_phases(
+    fixtures: Fixtures, repeat: int, write_rounds: int
+) -> tuple[Phase, Phase]:
+    """Time the reads with the indexes, roll the index migrations back, time them again (search
+    on the document computed per row, as before the column), re-apply the migrations.
 
-
-async def measure_both_phases(fixtures: Fixtures, repeat: int) -> tuple[Phase, Phase]:
-    """Time everything with the indexes, roll the index migrations back, time again (search on
-    the document computed per row, as before the column), re-apply them."""
+    A write takes milliseconds, mostly the commit's WAL flush, which other work on the machine
+    slows: the writes are timed in ``write_rounds`` rounds, each with the indexes and then
+    without (seconds apart, on either side of a roll-back), and pooled per phase, so a change in
+    the machine's load falls on both phases alike."""
     await db.init_orm(database_url())
+    indexed_writes: list[dict[str, list[float]]] = []
+    unindexed_writes: list[dict[str, list[float]]] = []
     try:
-        indexed = await measure_phase(fixtures, repeat, SearchDocument.COLUMN)
-        await roll_back_index_migrations()
-        await analyze()
-        unindexed = await measure_phase(fixtures, repeat, SearchDocument.EXPRESSION)
+        indexed_reads = await time_queries(hot_queries(fixtures, SearchDocument.COLUMN), repeat)
+        for round_ in range(write_rounds):
+            if round_ > 0:
+                await reapply_index_migrations()
+                await analyze()
+            indexed_writes.append(await time_writes(fixtures, repeat))
+            await roll_back_index_migrations()
+            await analyze()
+            unindexed_writes.append(await time_writes(fixtures, repeat))
+            if round_ == 0:
+                unindexed_reads = await time_queries(
+                    hot_queries(fixtures, SearchDocument.EXPRESSION), repeat
+                )
     finally:
         await reapply_index_migrations()
         await analyze()
         await db.close_orm()
-    return indexed, unindexed
+    return (
+        Phase(indexed_reads, write_timings(indexed_writes)),
+        Phase(unindexed_reads, write_timings(unindexed_writes)),
+    )
 
 
 def print_reads(with_indexes: dict[str, Timing], without: dict[str, Timing]) -> None:
@@ -451,11 +484,17 @@ def print_reads(with_indexes: dict[str, Timing], without: dict[str, Timing]) -> 
         )
 
 
-def print_writes(with_indexes: dict[str, float], without: dict[str, float]) -> None:
-    print(f"\n{'write (median client ms)':<42} {'none':>8} {'indexed':>8} {'indexed/none':>13}")  # noqa: T201
+def print_writes(with_indexes: dict[str, WriteTiming], without: dict[str, WriteTiming]) -> None:
+    header = f"{'write (median client ms)':<42} {'none':>8} {'indexed':>8} {'indexed/none':>13}"
+    print(f"\n{header}   per round")  # noqa: T201
     for name, indexed in with_indexes.items():
         none = without[name]
-        print(f"{name:<42} {none:>8.2f} {indexed:>8.2f} {indexed / none:>12.2f}x")  # noqa: T201
+        rounds = zip(indexed.round_medians_ms, none.round_medians_ms, strict=True)
+        per_round = ", ".join(f"{fast / slow:.2f}" for fast, slow in rounds)
+        print(  # noqa: T201
+            f"{name:<42} {none.median_ms:>8.2f} {indexed.median_ms:>8.2f}"
+            f" {indexed.median_ms / none.median_ms:>12.2f}x   {per_round}"
+        )
 
 
 def main() -> None:
@@ -466,11 +505,19 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=25, help="timed runs per query, write and phase"
     )
+    parser.add_argument(
+        "--write-rounds",
+        type=int,
+        default=3,
+        help="rounds of writes, each timed with the indexes then without",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
     parser.add_argument(
         "--explain", action="store_true", help="print each query's plan with the indexes, then stop"
     )
     args = parser.parse_args()
+    if args.repeat < 1 or args.write_rounds < 1:
+        parser.error("--repeat and --write-rounds must be at least 1")
 
     if not args.reuse:
         asyncio.run(recreate_database())
@@ -494,15 +541,15 @@ def main() -> None:
         asyncio.run(explain_with_indexes(fixtures))
         return
 
-    indexed, unindexed = asyncio.run(measure_both_phases(fixtures, args.repeat))
+    indexed, unindexed = asyncio.run(measure_both_phases(fixtures, args.repeat, args.write_rounds))
 
     print_reads(indexed.reads, unindexed.reads)
     print_writes(indexed.writes, unindexed.writes)
     results = {
         "with_indexes": {k: vars(v) for k, v in indexed.reads.items()},
         "without_indexes": {k: vars(v) for k, v in unindexed.reads.items()},
-        "writes_with_indexes": indexed.writes,
-        "writes_without_indexes": unindexed.writes,
+        "writes_with_indexes": {k: vars(v) for k, v in indexed.writes.items()},
+        "writes_without_indexes": {k: vars(v) for k, v in unindexed.writes.items()},
     }
     print(json.dumps(results))  # noqa: T201
 
