@@ -69,7 +69,8 @@ EVENTS_PER_SESSION_SHARE = 0.3
 EVENTS_PER_FLOW = 3
 
 Query = Callable[[random.Random], Awaitable[Any]]
-Write = Callable[[random.Random], Awaitable[None]]
+# A write returns the statements that undo it, so that its own statements can be replayed.
+Write = Callable[[random.Random], Awaitable[list[db.Statement]]]
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,18 @@ class Written:
 
     sessions: list[uuid.UUID] = field(default_factory=list)
     idempotency_keys: list[str] = field(default_factory=list)
-    content: list[uuid.UUID] = field(default_factory=list)
+    # Each item written, with its title and summary as they are now.
+    content: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class WriteTiming:
-    median_ms: float  # over every run of every round
-    round_medians_ms: list[float]
+    """Medians over every run of every round, and each round's."""
+
+    server_ms: float
+    client_ms: float
+    round_server_ms: list[float]
+    round_client_ms: list[float]
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,16 @@ async def analyze() -> None:
     conn = await asyncpg.connect(database_url())
     try:
         await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def checkpoint() -> None:
+    """Write out every dirty buffer now: building indexes leaves hundreds of megabytes of them,
+    whose flushing would otherwise slow the commits of the writes timed next."""
+    conn = await asyncpg.connect(database_url())
+    try:
+        await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
 
@@ -238,7 +254,7 @@ def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
     )
     editor = admin_content_service.WriteContext(f.user_ids[0], None, cache)
 
-    async def session_flow(rng: random.Random) -> None:
+    async def session_flow(rng: random.Random) -> list[db.Statement]:
         """POST /sessions (with an Idempotency-Key), 3 x POST .../events, POST .../complete."""
         user, (_, slug) = rng.choice(f.writers), rng.choice(f.published)
         key = uuid.uuid4().hex
@@ -251,8 +267,18 @@ def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
             event = EventRequest(kind="answer", data={"step": step})
             await sessions_service.record_event(user, session_id, event)
         await sessions_service.complete_session(user, session_id, CompleteRequest(score=80.0))
+        # The replayed claim must get the key's id again: the stored answer names it.
+        same_key_id = (
+            "SELECT setval(pg_get_serial_sequence('idempotency_keys', 'id'), id, false) "
+            "FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+        )
+        return [
+            (same_key_id, [user, key]),
+            ("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2", [user, key]),
+            ("DELETE FROM practice_sessions WHERE id = $1", [session_id]),
+        ]
 
-    async def session_writes(rng: random.Random) -> None:
+    async def session_writes(rng: random.Random) -> list[db.Statement]:
         """The flow's inserts and update alone, each committed as the service commits them."""
         user, (content_id, _) = rng.choice(f.writers), rng.choice(f.published)
         async with in_transaction() as conn:
@@ -263,8 +289,9 @@ def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
                 db.connection(), user, session.id, "answer", {"step": step}
             )
         await session_queries.complete_active(db.connection(), user, session.id, 80.0)
+        return [("DELETE FROM practice_sessions WHERE id = $1", [session.id])]
 
-    async def content_create(rng: random.Random) -> None:
+    async def content_create(rng: random.Random) -> list[db.Statement]:
         """POST /admin/content: a draft with two tags, its audit record."""
         n = len(written.content)
         item = ContentCreate.model_validate(
@@ -281,13 +308,20 @@ def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
             }
         )
         created = await admin_content_service.create_content(item, editor)
-        written.content.append(created.id)
+        written.content[created.id] = (created.title, created.summary)
+        return [("DELETE FROM content WHERE id = $1", [created.id])]
 
-    async def content_update(rng: random.Random) -> None:
+    async def content_update(rng: random.Random) -> list[db.Statement]:
         """PATCH /admin/content/{id} of title and summary (an item the create row wrote)."""
+        item_id = rng.choice(list(written.content))
+        title, summary = written.content[item_id]
         n = rng.randrange(1_000_000)
         change = ContentUpdate(title=f"Rewritten practice {n}", summary=f"Practise again ({n}).")
-        await admin_content_service.update_content(rng.choice(written.content), change, editor)
+        await admin_content_service.update_content(item_id, change, editor)
+        written.content[item_id] = (change.title or title, change.summary or summary)
+        return [
+            ("UPDATE content SET title = $2, summary = $3 WHERE id = $1", [item_id, title, summary])
+        ]
 
     return {
         "session flow (start, 3 events, complete)": session_flow,
@@ -297,36 +331,62 @@ def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
     }
 
 
-async def time_write(write: Write, name: str, repeat: int) -> list[float]:
-    """Client milliseconds of ``repeat`` runs of ``write``, after two unmeasured runs."""
+async def replayed_server_ms(
+    conn: asyncpg.Connection, undo: list[db.Statement], statements: list[db.Statement]
+) -> float:
+    """PostgreSQL's execution time of a write's statements (index upkeep and foreign-key checks
+    included, the commit not): the write undone, then each of its statements EXPLAIN ANALYZEd in
+    order, in a transaction rolled back."""
+    replay = conn.transaction()
+    await replay.start()
+    try:
+        for sql, params in undo:
+            await conn.execute(sql, *params)
+        return await server_execution_ms(conn, statements)
+    finally:
+        await replay.rollback()
+
+
+async def time_write(
+    write: Write, name: str, repeat: int, conn: asyncpg.Connection
+) -> list[Timing]:
+    """``repeat`` timed runs of ``write``, after two unmeasured runs."""
     rng = random.Random(name)
     for _ in range(2):
         await write(rng)
-    elapsed = []
+    timings = []
     for _ in range(repeat):
-        started = time.perf_counter()
-        await write(rng)
-        elapsed.append((time.perf_counter() - started) * 1000)
-    return elapsed
+        with db.recorded_statements() as statements:
+            started = time.perf_counter()
+            undo = await write(rng)
+            client_ms = (time.perf_counter() - started) * 1000
+        timings.append(Timing(await replayed_server_ms(conn, undo, statements), client_ms))
+    return timings
 
 
-async def time_writes(fixtures: Fixtures, repeat: int) -> dict[str, list[float]]:
+async def time_writes(fixtures: Fixtures, repeat: int) -> dict[str, list[Timing]]:
     written = Written()
+    conn = await asyncpg.connect(database_url())
     try:
         flows = write_flows(fixtures, written)
-        return {name: await time_write(write, name, repeat) for name, write in flows.items()}
+        return {name: await time_write(w, name, repeat, conn) for name, w in flows.items()}
     finally:
+        await conn.close()
         await delete_written(written)
 
 
-def write_timings(rounds: list[dict[str, list[float]]]) -> dict[str, WriteTiming]:
-    return {
-        name: WriteTiming(
-            statistics.median(ms for round_ in rounds for ms in round_[name]),
-            [statistics.median(round_[name]) for round_ in rounds],
-        )
-        for name in rounds[0]
-    }
+def write_timings(rounds: list[dict[str, list[Timing]]]) -> dict[str, WriteTiming]:
+    def median(name: str, of: Callable[[Timing], float]) -> tuple[float, list[float]]:
+        per_round = [[of(timing) for timing in round_[name]] for round_ in rounds]
+        pooled = statistics.median(ms for runs in per_round for ms in runs)
+        return pooled, [statistics.median(runs) for runs in per_round]
+
+    timings = {}
+    for name in rounds[0]:
+        server, server_rounds = median(name, lambda t: t.server_ms)
+        client, client_rounds = median(name, lambda t: t.client_ms)
+        timings[name] = WriteTiming(server, client, server_rounds, client_rounds)
+    return timings
 
 
 async def delete_written(written: Written) -> None:
@@ -345,7 +405,9 @@ async def delete_written(written: Written) -> None:
                 "AND target_id = ANY($1::text[])",
                 [str(item) for item in written.content],
             )
-            await conn.execute("DELETE FROM content WHERE id = ANY($1::uuid[])", written.content)
+            await conn.execute(
+                "DELETE FROM content WHERE id = ANY($1::uuid[])", list(written.content)
+            )
     finally:
         await conn.close()
 
@@ -441,19 +503,21 @@ async def measure_both_phases(
     A write takes milliseconds, mostly the commit's WAL flush, which other work on the machine
     slows: the writes are timed in ``write_rounds`` rounds, each with the indexes and then
     without (seconds apart, on either side of a roll-back), and pooled per phase, so a change in
-    the machine's load falls on both phases alike."""
+    the machine's load falls on both phases alike. Each round starts from a checkpoint."""
     await db.init_orm(database_url())
-    indexed_writes: list[dict[str, list[float]]] = []
-    unindexed_writes: list[dict[str, list[float]]] = []
+    indexed_writes: list[dict[str, list[Timing]]] = []
+    unindexed_writes: list[dict[str, list[Timing]]] = []
     try:
         indexed_reads = await time_queries(hot_queries(fixtures, SearchDocument.COLUMN), repeat)
         for round_ in range(write_rounds):
             if round_ > 0:
                 await reapply_index_migrations()
                 await analyze()
+            await checkpoint()
             indexed_writes.append(await time_writes(fixtures, repeat))
             await roll_back_index_migrations()
             await analyze()
+            await checkpoint()
             unindexed_writes.append(await time_writes(fixtures, repeat))
             if round_ == 0:
                 unindexed_reads = await time_queries(
@@ -485,15 +549,19 @@ def print_reads(with_indexes: dict[str, Timing], without: dict[str, Timing]) -> 
 
 
 def print_writes(with_indexes: dict[str, WriteTiming], without: dict[str, WriteTiming]) -> None:
-    header = f"{'write (median client ms)':<42} {'none':>8} {'indexed':>8} {'indexed/none':>13}"
-    print(f"\n{header}   per round")  # noqa: T201
-    for name, indexed in with_indexes.items():
-        none = without[name]
-        rounds = zip(indexed.round_medians_ms, none.round_medians_ms, strict=True)
-        per_round = ", ".join(f"{fast / slow:.2f}" for fast, slow in rounds)
+    header = (
+        f"{'write (median ms)':<42} {'server: none':>12} {'indexed':>8} {'ratio':>6}"
+        f" {'client: none':>13} {'indexed':>8} {'ratio':>6}"
+    )
+    print(f"\n{header}   (ratio: indexed / none; server ratio per round)")  # noqa: T201
+    for name, fast in with_indexes.items():
+        slow = without[name]
+        rounds = zip(fast.round_server_ms, slow.round_server_ms, strict=True)
+        per_round = ", ".join(f"{indexed / none:.2f}" for indexed, none in rounds)
         print(  # noqa: T201
-            f"{name:<42} {none.median_ms:>8.2f} {indexed.median_ms:>8.2f}"
-            f" {indexed.median_ms / none.median_ms:>12.2f}x   {per_round}"
+            f"{name:<42} {slow.server_ms:>12.2f} {fast.server_ms:>8.2f}"
+            f" {fast.server_ms / slow.server_ms:>6.2f} {slow.client_ms:>13.2f}"
+            f" {fast.client_ms:>8.2f} {fast.client_ms / slow.client_ms:>6.2f}   {per_round}"
         )
 
 
