@@ -4,22 +4,27 @@ rolled back, in the same run, on bulk data seeded with `praxis seed`.
     make bench-indexes            # 100 k users, 5 k content, 1 M sessions (a few minutes)
     uv run python -m bench.index_bench --users 2000 --content 500 --sessions 50000   # quick
 
-Prints two tables of medians. Reads: milliseconds and speed-up ratios; each query runs against
-the same server, data and planner statistics in both phases, only the indexes differ. Two
-timings per query: "server" is PostgreSQL's own execution time (EXPLAIN ANALYZE of the very
-statements the query function sent, with its parameters), which is what an index changes;
-"client" is the round trip through the ORM as the service sees it, which adds a constant
-~0.2-0.5 ms of driver and network overhead to both phases. Writes: the client time of the
-service's write functions (a write cannot be EXPLAIN ANALYZEd without being done twice), commit
-included, in alternating rounds with and without the indexes, and indexed / unindexed: what the
-indexes cost (or save) a write. What a phase writes is deleted again before the next one.
+Prints two tables of medians. Each query and write runs against the same server, data and
+planner statistics in both phases; only the indexes differ. Two timings of each: "server" is
+PostgreSQL's own execution time, EXPLAIN ANALYZE of the very statements the function sent, with
+its parameters, which is what an index changes; "client" is the round trip through the ORM as
+the service sees it, which adds driver, network and Python time to both phases.
+
+Reads: their real query functions, 25 runs per phase. Writes: the service functions the
+endpoints call (a session's start, 3 events and completion; content create and update), and a
+session's bare inserts and update. Their "client" time includes the commits. Their "server"
+time replays each write: in a transaction that is rolled back, the write is undone, then each
+statement it sent is EXPLAIN ANALYZEd in order (index upkeep and foreign-key checks included,
+the commit's WAL flush not). Writes are timed in alternating rounds, with and then without the
+indexes, each starting from a checkpoint, and pooled per phase; what a round writes is deleted
+after it.
 
 The unindexed phase runs the downgrades of the index migrations themselves (the hot-query
 indexes; the stored full-text document and its GIN index), latest first, and their upgrades
 afterwards. Aerich could only roll them back with every later migration, and migration 3 renames
 the audit column the content writes fill. Without the document column, search runs the query
-the service sent before the column existed (the document computed per row: `SearchDocument.
-EXPRESSION`), so its baseline is the original query on a table without any index.
+the service sent before the column existed (`SearchDocument.EXPRESSION`: the document computed
+for every row), so its baseline is the original query on the schema before either migration.
 """
 
 from __future__ import annotations
