@@ -57,6 +57,7 @@ from service.content.queries import SearchDocument
 from service.history import queries as history_queries
 from service.infra import db
 from service.kit.cache import ReadCache
+from service.kit.security import VerifiedTokens
 from service.sessions import queries as session_queries
 from service.sessions import service as sessions_service
 from service.sessions.schemas import (
@@ -254,9 +255,9 @@ def hot_queries(f: Fixtures, document: SearchDocument) -> dict[str, Query]:
 def write_flows(f: Fixtures, written: Written) -> dict[str, Write]:
     """The writes, through the service functions the endpoints call (the session flow, content
     create and update) or, for the session's bare writes, the statements they send."""
-    cache = ReadCache(
-        AppContext(Settings(database_url=database_url(), redis_url="none")), "content"
-    )
+    # The content cache of a worker without Redis: its invalidation after a write stays local.
+    settings = Settings(database_url=database_url(), redis_url="none")
+    cache = ReadCache(AppContext(settings, VerifiedTokens(settings.jwt_secret)), "content")
     editor = admin_content_service.WriteContext(f.user_ids[0], None, cache)
 
     async def session_flow(rng: random.Random) -> list[db.Statement]:
