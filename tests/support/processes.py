@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ STOP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 0.05
 # `praxis ARGS...` with environment changes as keywords, run to its end (tests/ops' fixture).
 Praxis = Callable[..., subprocess.CompletedProcess[str]]
+# Quotas no functional test reaches; the rate-limit tests set their own.
+HUGE_QUOTA = "100000/minute"
+SERVED_JWT_SECRET = "served-test-secret-" + "x" * 40  # noqa: S105 - a test process's key
 
 
 def free_port() -> int:
@@ -127,6 +131,42 @@ def _tcp_inodes(remote_port: int | None = None, established: bool = False) -> se
     return inodes
 
 
+def serve_env(
+    *,
+    database_url: str,
+    redis_url: str,
+    data_dir: Path,
+    workers: int = 1,
+    key_prefix: str | None = None,
+    **changes: str,
+) -> dict[str, str]:
+    """The environment of a test's ``praxis serve`` (for ``praxis_serve``): on a free port of
+    127.0.0.1, every quota out of reach, warnings and errors logged, and Redis keys under
+    ``key_prefix`` (a fresh one unless given: a test sharing the harness's namespace passes its
+    own). ``changes`` (variable names as keywords) are applied last, over all of that."""
+    return {
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": key_prefix or f"praxis-served-{uuid.uuid4().hex[:8]}:",
+        "HOST": "127.0.0.1",
+        "PORT": str(free_port()),
+        "WORKERS": str(workers),
+        "JWT_SECRET": SERVED_JWT_SECRET,
+        "RATE_LIMIT_ANON": HUGE_QUOTA,
+        "RATE_LIMIT_USER": HUGE_QUOTA,
+        "RATE_LIMIT_AUTH": HUGE_QUOTA,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        **changes,
+    }
+
+
+def base_url_of(env: dict[str, str]) -> str:
+    """Where a process started with ``env`` (from ``serve_env``) serves."""
+    return f"http://127.0.0.1:{env['PORT']}"
+
+
 @contextmanager
 def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``praxis serve`` with ``env`` (over this process's environment; ``PORT`` is required),
@@ -138,7 +178,7 @@ def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Pop
             [sys.executable, "-m", "service", "serve"], env=environment, stdout=log, stderr=log
         )
     try:
-        wait_until(answers_health(f"http://127.0.0.1:{env['PORT']}"), process, "praxis serve")
+        wait_until(answers_health(base_url_of(env)), process, "praxis serve")
         yield process
     finally:
         workers = [(pid, started_at(pid)) for pid in descendants_of(process.pid)]
