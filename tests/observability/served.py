@@ -34,16 +34,16 @@ def server_env(database_url: str, data_dir: Path, **changes: str) -> dict[str, s
         for key, value in os.environ.items()
         if not key.startswith("OTEL_") and key != "PROMETHEUS_MULTIPROC_DIR"
     }
-    observed = {
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
-        # Export soon after a span ends; stopping the server flushes the rest anyway.
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-    }
     served = serve_env(
-        database_url=database_url, redis_url=REDIS_URL, data_dir=data_dir, **observed | changes
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        data_dir=data_dir,
+        LOG_FORMAT="json",
+        LOG_LEVEL="INFO",
+        # Export soon after a span ends; stopping the server flushes the rest anyway.
+        OTEL_BSP_SCHEDULE_DELAY="100",
     )
-    return environment | served
+    return environment | served | changes
 
 
 @contextmanager
