@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.caches import REDIS_URL
-from tests.support.processes import answers_health, base_url_of, serve_env, stop, wait_until
+from tests.support.processes import (
+    answers_health,
+    base_url_of,
+    serve_env,
+    start_server,
+    stop,
+    wait_until,
+)
 
-PRAXIS_SERVE = ("-m", "service", "serve")
 FAILING_SERVER = ("-m", "tests.observability.failing_server")
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -52,7 +56,7 @@ def serving_process(command: tuple[str, ...], env: dict[str, str], logs: Path) -
     stop listeners flush what they hold) when it ends."""
     stdout, stderr = logs / "stdout.log", logs / "stderr.log"
     with stdout.open("w") as out, stderr.open("w") as err:
-        process = subprocess.Popen([sys.executable, *command], env=env, stdout=out, stderr=err)
+        process = start_server(command, env, out, err)
     base_url = base_url_of(env)
     try:
         wait_until(answers_health(base_url), process, " ".join(command))

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import redis
@@ -26,6 +27,7 @@ Praxis = Callable[..., subprocess.CompletedProcess[str]]
 # Quotas no functional test reaches; the rate-limit tests set their own.
 HUGE_QUOTA = "100000/minute"
 SERVED_JWT_SECRET = "served-test-secret-" + "x" * 40  # noqa: S105 - a test process's key
+PRAXIS_SERVE = ("-m", "service", "serve")
 
 
 def free_port() -> int:
@@ -48,13 +50,22 @@ def wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], what
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    stop_all([process])
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to every process still running, at once (their shutdowns overlap), then wait for
+    each; one that outlives the deadline is killed. Never a second SIGTERM: Sanic's manager
+    takes that as "kill the workers now"."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
 def answers_health(base_url: str) -> Callable[[], bool]:
@@ -162,6 +173,17 @@ def serve_env(
     }
 
 
+def start_server(
+    arguments: Sequence[str], env: dict[str, str], stdout: IO[str], stderr: IO[str]
+) -> subprocess.Popen[bytes]:
+    """``python ARGUMENTS...`` with exactly ``env``, in a process group of its own: when its
+    workers do not acknowledge their start in time (30 s: a CPU-starved machine), or on a second
+    SIGTERM, Sanic's manager SIGKILLs its whole process group, which would otherwise be the test
+    run's own (pytest, and every other server the test started)."""
+    command = [sys.executable, *arguments]
+    return subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, start_new_session=True)
+
+
 def base_url_of(env: dict[str, str]) -> str:
     """Where a process started with ``env`` (from ``serve_env``) serves."""
     return f"http://127.0.0.1:{env['PORT']}"
@@ -171,21 +193,35 @@ def base_url_of(env: dict[str, str]) -> str:
 def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``praxis serve`` with ``env`` (over this process's environment; ``PORT`` is required),
     serving when the block starts and stopped when it ends."""
-    environment = {**os.environ, **env}
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the CLI sets its own per DATA_DIR
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=environment, stdout=log, stderr=log
-        )
-    try:
-        wait_until(answers_health(base_url_of(env)), process, "praxis serve")
+    with praxis_serve_all([(env, log_path)]) as (process,):
         yield process
+
+
+@contextmanager
+def praxis_serve_all(
+    runs: Sequence[tuple[dict[str, str], Path]],
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Several ``praxis serve`` (an environment and a log file each), all serving when the block
+    starts and stopped together (their shutdowns overlap) when it ends. They start one after
+    the other: start-ups overlapping on a busy machine can outlast Sanic's 30 s for its workers
+    to acknowledge theirs."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for env, log_path in runs:
+            environment = {**os.environ, **env}
+            environment.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the CLI sets its own per DATA_DIR
+            with log_path.open("w") as log:
+                process = start_server(PRAXIS_SERVE, environment, log, log)
+            processes.append(process)
+            wait_until(answers_health(base_url_of(env)), process, "praxis serve")
+        yield processes
     finally:
-        workers = [(pid, started_at(pid)) for pid in descendants_of(process.pid)]
-        stop(process)
-        # Killed after its stop timeout, the main process leaves its workers running.
+        workers = [(pid, started_at(pid)) for s in processes for pid in descendants_of(s.pid)]
+        stop_all(processes)
+        # Killed after its stop timeout, a main process leaves its workers running.
         kill_if_still_running(workers)
-        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+        for _, log_path in runs:
+            print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
 
 
 def started_at(pid: int) -> str | None:
