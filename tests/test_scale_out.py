@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -22,7 +23,7 @@ import pytest
 
 from service.config import Settings
 from tests.observability.scrape import Scrape, scrape
-from tests.support.api import ADMIN_CONTENT, API, CONTENT, ME
+from tests.support.api import ADMIN_CONTENT, API, CONTENT, ME, SESSIONS
 from tests.support.factories import Account, Factories
 from tests.support.nginx import Nginx, UpstreamRecord, running_nginx
 from tests.support.processes import (
@@ -30,6 +31,7 @@ from tests.support.processes import (
     PrivateRedis,
     base_url_of,
     praxis_serve_all,
+    sanic_workers_of,
     serve_env,
 )
 from tests.support.traffic import eventually
@@ -42,9 +44,11 @@ NEW_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
 # A client address of its own (all of 127.0.0.0/8 is this machine): the quota test's bucket.
 QUOTA_CLIENT_ADDRESS = "127.0.0.2"
 LOAD_CLIENTS = 16  # concurrent readers through nginx
+WRITE_CLIENTS = 4  # concurrent writers through nginx
 DIRECT_CLIENTS = 4  # concurrent readers of instance B itself
 LOAD_ANSWERS = 150  # through nginx before the SIGTERM, and again after A has exited
 LOAD_DEADLINE_SECONDS = 30.0
+PROBE_SECONDS = 0.02  # between connection attempts to the stopping instance
 ADMIN_ROLES = f"{API}/admin/roles"
 ADMIN_USERS = f"{API}/admin/users"
 
@@ -230,13 +234,16 @@ class Answer:
 
 
 @dataclass
-class ReadLoad:
-    """Concurrent readers of one path with a bearer token, until stopped; every answer kept."""
+class Load:
+    """Concurrent clients sending one request again and again with a bearer token, until
+    stopped; every answer kept."""
 
     base_url: str
+    method: str
     path: str
     token: str
     clients: int
+    body: dict[str, str] | None = None
     answers: list[Answer] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -247,13 +254,14 @@ class ReadLoad:
         async with httpx.AsyncClient(
             base_url=self.base_url, headers=headers, limits=limits, timeout=15
         ) as http:
-            await asyncio.gather(*(self._read(http) for _ in range(self.clients)))
+            await asyncio.gather(*(self._send(http) for _ in range(self.clients)))
 
-    async def _read(self, http: httpx.AsyncClient) -> None:
+    async def _send(self, http: httpx.AsyncClient) -> None:
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
-                status = (await http.get(self.path)).status_code
+                response = await http.request(self.method, self.path, json=self.body)
+                status = response.status_code
             except httpx.TransportError as exc:
                 status = 0
                 self.errors.append(repr(exc))
@@ -268,73 +276,121 @@ class ReadLoad:
 
 @dataclass
 class Drain:
-    through_nginx: ReadLoad
-    direct_to_b: ReadLoad
+    reads: Load  # through nginx
+    writes: Load  # through nginx
+    reads_of_b: Load  # instance B directly
     sigterm_at: float
     exited_at: float
     exit_code: int
-    # nginx's access-log records of the load (and only of it), and how many came before SIGTERM.
+    refused_while_draining: bool
+    # nginx's access-log records of the loads (and only of them), and how many before SIGTERM.
     records: list[UpstreamRecord]
     records_before_sigterm: int
 
 
-async def drain_under_load(deployment: Deployment, path: str, token: str) -> Drain:
+async def drain_under_load(deployment: Deployment, read: str, write: str, token: str) -> Drain:
     nginx, a = deployment.nginx, deployment.a
-    through = ReadLoad(nginx.base_url, path, token, LOAD_CLIENTS)
-    direct = ReadLoad(deployment.b.base_url, path, token, DIRECT_CLIENTS)
+    reads = Load(nginx.base_url, "GET", read, token, LOAD_CLIENTS)
+    # Refused before any database work (422: no content_slug), yet a POST for nginx.
+    writes = Load(nginx.base_url, "POST", write, token, WRITE_CLIENTS, body={})
+    reads_of_b = Load(deployment.b.base_url, "GET", read, token, DIRECT_CLIENTS)
+    loads = [reads, writes, reads_of_b]
     logged_before = len(nginx.upstream_records())
-    loads = asyncio.gather(through.run(), direct.run())
+    running = asyncio.gather(*(load.run() for load in loads))
 
     async def answered(count: int) -> bool:
-        return len(through.answers) >= count
+        return len(reads.answers) >= count
 
     await eventually(lambda: answered(LOAD_ANSWERS), LOAD_DEADLINE_SECONDS, "load before SIGTERM")
     records_before_sigterm = len(nginx.upstream_records()) - logged_before
     sigterm_at = time.monotonic()
     a.process.send_signal(signal.SIGTERM)
+    refused_while_draining = await asyncio.to_thread(refuses_while_draining, a)
     exit_code = await asyncio.to_thread(a.process.wait, STOP_TIMEOUT_SECONDS)
     exited_at = time.monotonic()
-    after_exit = len(through.answers) + LOAD_ANSWERS
+    after_exit = len(reads.answers) + LOAD_ANSWERS
     await eventually(lambda: answered(after_exit), LOAD_DEADLINE_SECONDS, "load after the exit")
-    through.stop()
-    direct.stop()
-    await loads
+    for load in loads:
+        load.stop()
+    await running
     records = nginx.upstream_records()[logged_before:]
-    return Drain(through, direct, sigterm_at, exited_at, exit_code, records, records_before_sigterm)
+    return Drain(
+        reads,
+        writes,
+        reads_of_b,
+        sigterm_at,
+        exited_at,
+        exit_code,
+        refused_while_draining,
+        records,
+        records_before_sigterm,
+    )
 
 
-def test_sigterm_to_one_instance_under_load_costs_readers_through_nginx_nothing(
+def refuses_while_draining(instance: Instance) -> bool:
+    """Whether the stopping instance refused a new connection while its workers still ran,
+    probing until its process ends. Sanic's main process holds the listening socket until it
+    exits, after the workers; unless the workers shut it down, the kernel keeps completing
+    connections that nobody serves until then."""
+    host, port = instance.address.split(":")
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while instance.process.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+        except ConnectionRefusedError:
+            return bool(sanic_workers_of(instance.process.pid))
+        except OSError:  # accepted by the kernel, not answered in time: still listening
+            pass
+        time.sleep(PROBE_SECONDS)  # probing a process that stops on its own clock
+    return False
+
+
+def test_sigterm_to_one_instance_under_load_loses_no_read_through_nginx(
     deployment: Deployment, make: Factories
 ) -> None:
-    """Instance A drains on SIGTERM while readers go through nginx and others read instance B
-    directly (this is also the several-instance form of tests/ops' SIGTERM test): A exits
-    cleanly within its budget; every reader through nginx gets its answer, a request A reset
-    while draining being retried by nginx on B (``proxy_next_upstream error``); and B answers
-    every request sent to it meanwhile."""
+    """Instance A drains on SIGTERM while clients read and write through nginx and others read
+    instance B directly (this is also the several-instance form of tests/ops' SIGTERM test). A
+    refuses new connections while its workers still finish what they accepted, and exits
+    cleanly within its budget. Every read through nginx gets its answer: one that failed on A
+    is sent again to B (``proxy_next_upstream error``). A write fails only if A reset it after
+    nginx had sent it (the client's 502: nginx never sends a POST twice), which leaves just a
+    request sent on a connection at the very instant A closed it. B answers every request sent
+    to it meanwhile."""
     a, b = deployment.a, deployment.b
-    item, reader = make.content(), make.user()
+    item, member = make.content(), make.user()
 
-    drain = asyncio.run(drain_under_load(deployment, f"{CONTENT}/{item.slug}", reader.token))
+    drain = asyncio.run(
+        drain_under_load(deployment, f"{CONTENT}/{item.slug}", SESSIONS, member.token)
+    )
 
     assert drain.exit_code == 0
     assert drain.exited_at - drain.sigterm_at < STOP_TIMEOUT_SECONDS
-    assert drain.through_nginx.errors == []
-    assert drain.through_nginx.statuses() == {200: len(drain.through_nginx.answers)}
-    assert drain.direct_to_b.errors == []
-    assert drain.direct_to_b.statuses() == {200: len(drain.direct_to_b.answers)}
+    assert drain.refused_while_draining  # so nginx sent new requests to B at once, POSTs too
+    for load in (drain.reads, drain.writes, drain.reads_of_b):
+        assert load.errors == []
+    assert drain.reads.statuses() == {200: len(drain.reads.answers)}
+    assert drain.reads_of_b.statuses() == {200: len(drain.reads_of_b.answers)}
     during = [
         answer
-        for answer in drain.direct_to_b.answers
+        for answer in drain.reads_of_b.answers
         if drain.sigterm_at <= answer.started and answer.ended <= drain.exited_at
     ]
     assert during, "instance B answered nothing while A was draining"
-    # nginx's view: A served its share until the SIGTERM; what failed on A was retried on B.
+    assert set(drain.writes.statuses()) <= {422, 502}
+    # nginx's view: A served its share until the SIGTERM; what failed did so on A, and only the
+    # reads were sent again, to B.
     before = drain.records[: drain.records_before_sigterm]
     assert any(record.attempts[-1] == (a.address, "200") for record in before)
-    assert {record.status for record in drain.records} == {200}
     for record in drain.records:
-        *failed, answered = record.attempts
-        assert answered[1] == "200"
-        assert all(address == a.address for address, _ in failed), record
-        if failed:
-            assert answered[0] == b.address, record
+        *retried, last = record.attempts
+        assert all(address == a.address for address, _ in retried), record
+        if record.method == "GET":
+            assert record.status == 200, record
+            assert not retried or last[0] == b.address, record
+        elif record.status == 502:
+            assert record.attempts == [(a.address, "502")], record
+        else:  # when nginx could not even connect to A, it had sent nothing: B got the POST
+            assert record.status == 422, record
+            assert not retried or last[0] == b.address, record
+    writes_failed = drain.writes.statuses()[502]
+    assert writes_failed == sum(1 for r in drain.records if r.method == "POST" and r.status == 502)

@@ -41,15 +41,19 @@ class UpstreamRecord:
     """One access-log line of deploy/nginx.conf's ``upstream`` format: the status the client got
     and every upstream attempt (address and status), in order; a retry has more than one."""
 
+    method: str
     status: int
     attempts: list[tuple[str, str]]
 
     @classmethod
     def parse(cls, line: str) -> UpstreamRecord:
-        fields = re.search(r'" (\d{3}) .* upstream=(.*) upstream_status=(.*) request_time=', line)
+        fields = re.search(
+            r'"(\S+) .*" (\d{3}) .* upstream=(.*) upstream_status=(.*) request_time=', line
+        )
         assert fields, f"not an access log line of the upstream format: {line!r}"
-        status, addresses, statuses = fields.groups()
-        return cls(int(status), list(zip(addresses.split(", "), statuses.split(", "), strict=True)))
+        method, status, addresses, statuses = fields.groups()
+        attempts = list(zip(addresses.split(", "), statuses.split(", "), strict=True))
+        return cls(method, int(status), attempts)
 
 
 def render_config(prefix: Path, upstream_ports: tuple[int, int], listen_port: int) -> str:

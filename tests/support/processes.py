@@ -102,6 +102,17 @@ def descendants_of(pid: int) -> list[int]:
     return found
 
 
+def sanic_workers_of(pid: int) -> list[int]:
+    """The Sanic worker processes among ``pid``'s descendants, while they run (Sanic sets
+    ``SANIC_WORKER_NAME`` in each worker's environment; a process that ended shows none)."""
+    workers = []
+    for child in descendants_of(pid):
+        with contextlib.suppress(OSError):  # ended meanwhile
+            if b"SANIC_WORKER_NAME=" in Path(f"/proc/{child}/environ").read_bytes():
+                workers.append(child)
+    return workers
+
+
 def open_tcp_sockets(pids: list[int]) -> int:
     """TCP sockets the processes hold (connections and listeners). Not files (a worker opens
     its metrics files on its first request) nor Unix sockets (the worker manager's own)."""
@@ -220,7 +231,7 @@ def praxis_serve_all(
         stop_all(processes)
         # Killed after its stop timeout, a main process leaves its workers running.
         kill_if_still_running(workers)
-        for _, log_path in runs:
+        for _, log_path in runs[: len(processes)]:  # those started
             print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
 
 
