@@ -16,7 +16,7 @@ from tests.support.processes import (
     base_url_of,
     serve_env,
     start_server,
-    stop,
+    stop_with_descendants,
     wait_until,
 )
 
@@ -62,7 +62,7 @@ def serving_process(command: tuple[str, ...], env: dict[str, str], logs: Path) -
         wait_until(answers_health(base_url), process, " ".join(command))
         yield Served(base_url, stderr)
     finally:
-        stop(process)
+        stop_with_descendants([process])
         print(stderr.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
 
 

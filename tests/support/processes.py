@@ -227,12 +227,20 @@ def praxis_serve_all(
             wait_until(answers_health(base_url_of(env)), process, "praxis serve")
         yield processes
     finally:
-        workers = [(pid, started_at(pid)) for s in processes for pid in descendants_of(s.pid)]
-        stop_all(processes)
-        # Killed after its stop timeout, a main process leaves its workers running.
-        kill_if_still_running(workers)
+        stop_with_descendants(processes)
         for _, log_path in runs[: len(processes)]:  # those started
             print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+def stop_with_descendants(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """``stop_all``, then SIGKILL to what they had started that still runs: a main process
+    killed after its stop timeout (Sanic's, e.g. stopped while a worker was still starting)
+    leaves its workers and its multiprocessing helpers running."""
+    started = [
+        (pid, started_at(pid)) for process in processes for pid in descendants_of(process.pid)
+    ]
+    stop_all(processes)
+    kill_if_still_running(started)
 
 
 def started_at(pid: int) -> str | None:
