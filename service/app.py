@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 
 from sanic import Blueprint, Sanic
 from sanic.response import BaseHTTPResponse
@@ -144,12 +146,27 @@ def _register_listeners(app: PraxisApp) -> None:
         # From now on readiness fails, so a load balancer stops routing here while the requests
         # already accepted finish (within GRACEFUL_SHUTDOWN_TIMEOUT).
         app.ctx.draining = True
+        stop_listening(app)
 
     @app.after_server_stop
     async def close_resources(app: PraxisApp) -> None:
         if app.ctx.redis is not None:
             await app.ctx.redis.aclose()
         await db.close_orm()
+
+
+def stop_listening(app: PraxisApp) -> None:
+    """Stop the instance's listening socket for every process sharing it. Sanic's main process
+    binds it and keeps it open until it exits, after its workers: meanwhile the kernel would
+    still complete new connections that no worker accepts, and reset them only at that exit
+    (a proxy then waits, and cannot send a POST elsewhere once sent). Shut down, the socket
+    refuses new connections at once, which a proxy retries on another instance whatever the
+    method; connections already accepted are served to their end."""
+    for info in app.state.server_info:
+        listener = info.settings.get("sock")
+        if isinstance(listener, socket.socket):
+            with contextlib.suppress(OSError):  # another worker shut it down first
+                listener.shutdown(socket.SHUT_RD)
 
 
 def _register_middleware(app: PraxisApp) -> None:
