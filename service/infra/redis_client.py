@@ -19,6 +19,8 @@ LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 NO_REDIS = "none"
 PROBE_TIMEOUT_SECONDS = 0.5
 SOCKET_TIMEOUT_SECONDS = 0.05
+# Per worker; the limiter holds at most a few of them (its calls in flight are bounded).
+REDIS_MAX_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def connect(url: str) -> Redis:
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
-        max_connections=64,
+        max_connections=REDIS_MAX_CONNECTIONS,
     )
 
 
