@@ -136,7 +136,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     return Options(
         quick=quick,
         rounds=args.rounds or (1 if quick else 2),
-        duration=args.duration or (3 if quick else 8),
+        duration=args.duration or (2 if quick else 8),
         warm_up=args.warm_up or (1 if quick else 2),
         connections=args.connections,
         mix_connections=args.mix_connections,
