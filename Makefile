@@ -7,10 +7,10 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install install-tools browser wrk run test lint audit format bench bench-quick bench-indexes monitoring stack clean
+.PHONY: help install install-tools browser wrk run test lint audit format bench bench-quick bench-indexes soak monitoring stack clean
 
 help:
-	@echo "make run | test | lint | format | bench | bench-quick | bench-indexes | monitoring | stack | clean"
+	@echo "make run | test | lint | format | bench | bench-quick | bench-indexes | soak | monitoring | stack | clean"
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,7 +24,7 @@ run: install
 	$(RUN) praxis seed --demo --if-empty
 	$(RUN) praxis serve
 
-# promtool, prometheus and nginx from Debian, for the monitoring and compose tests.
+# promtool, prometheus, nginx and pgbouncer from Debian, for the tests that run them.
 install-tools:
 	@sh .ci/install-debian-tools
 
@@ -66,6 +66,11 @@ bench: install wrk
 
 bench-quick: install wrk
 	$(RUN) python -m bench.suite --quick $(ARGS)
+
+# Ten minutes of the mixed load on two workers; fails on an error or a leak (bench/soak.py).
+# Not part of make test or CI.
+soak: install wrk
+	$(RUN) python -m bench.soak $(ARGS)
 
 bench-indexes: install
 	$(RUN) python -m bench.index_bench

@@ -12,19 +12,16 @@ the worker's start listener, never inherited, and flushed and shut down when it 
 
 from __future__ import annotations
 
-import functools
 import os
 import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-import asyncpg
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -117,14 +114,12 @@ class _ProcessTracing:
             provider.add_span_processor(BatchSpanProcessor(_exporter(protocol)))
         _ASYNCPG_INSTRUMENTOR.instrument(tracer_provider=provider)
         _REDIS_INSTRUMENTOR.instrument(tracer_provider=provider)
-        _untrace_pool_resets()
         self.provider, self.tracer = provider, provider.get_tracer("praxis")
 
     def stop(self) -> None:
         self.users -= 1
         if self.users > 0 or self.provider is None:
             return
-        _trace_pool_resets_again()
         _REDIS_INSTRUMENTOR.uninstrument()
         _ASYNCPG_INSTRUMENTOR.uninstrument()
         self.provider.shutdown()  # exports what is queued, then ends the export thread
@@ -132,27 +127,6 @@ class _ProcessTracing:
 
 
 _process = _ProcessTracing()
-
-
-def _untrace_pool_resets() -> None:
-    """asyncpg's pool runs a reset statement (``RESET ALL`` etc.) on every release; as spans
-    they would double every trace's statements and say nothing about the request."""
-    original = asyncpg.Connection.reset
-    if getattr(original, "__wrapped__", None) is not None:
-        return
-
-    @functools.wraps(original)
-    async def reset_untraced(self: asyncpg.Connection, *, timeout: float | None = None) -> None:
-        with suppress_instrumentation():
-            await original(self, timeout=timeout)
-
-    asyncpg.Connection.reset = reset_untraced
-
-
-def _trace_pool_resets_again() -> None:
-    wrapped = getattr(asyncpg.Connection.reset, "__wrapped__", None)
-    if wrapped is not None:
-        asyncpg.Connection.reset = wrapped
 
 
 def install_tracing(app: Sanic[Any, Any]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 
 from sanic import Blueprint, Sanic
 from sanic.response import BaseHTTPResponse
@@ -30,6 +32,7 @@ from service.kit.principal_cache import PrincipalCache
 from service.kit.ratelimit import install_rate_limiting
 from service.kit.rbac import Principal, inject_principal
 from service.kit.request_ids import REQUEST_ID_HEADER, ensure_request_id, sane_request_id
+from service.kit.security import VerifiedTokens
 from service.ops.purge import install_periodic_purge
 from service.reference.routes import configure_reference, reference_bp
 from service.sessions.routes import sessions_bp
@@ -39,6 +42,9 @@ logger = logging.getLogger("praxis.app")
 APP_NAME = "praxis"
 # Request bodies above this are refused by Sanic before routing (413).
 MAX_REQUEST_BYTES = 1024 * 1024
+# The request line and headers together: beyond this Sanic answers (431) before routing. A long
+# query string counts, which keeps text meant for a body out of URLs and proxies' logs.
+MAX_REQUEST_HEAD_BYTES = 8 * 1024
 API_DESCRIPTION = (
     "Practice and learning platform: editors publish content, members run timed practice "
     "sessions and review their history, administrators manage content. JSON in and out; lists "
@@ -51,7 +57,9 @@ API_DESCRIPTION = (
 
 def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
     app: PraxisApp = Sanic(
-        name, ctx=AppContext(settings), error_handler=FailureRecordingErrorHandler()
+        name,
+        ctx=AppContext(settings, VerifiedTokens(settings.jwt_secret)),
+        error_handler=FailureRecordingErrorHandler(),
     )
     _configure(app, settings)
     # Dependencies are injected after the request middleware, so the rate limiter runs first.
@@ -91,6 +99,7 @@ def create_app(settings: Settings, name: str = APP_NAME) -> PraxisApp:
 def _configure(app: PraxisApp, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.REQUEST_MAX_HEADER_SIZE = MAX_REQUEST_HEAD_BYTES
     app.config.REQUEST_TIMEOUT = settings.request_timeout_seconds
     app.config.RESPONSE_TIMEOUT = settings.response_timeout_seconds
     app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout_seconds
@@ -119,7 +128,7 @@ def _register_listeners(app: PraxisApp) -> None:
         db.quiet_statement_log()
         database = await db.resolve_database(settings)
         app.ctx.database_url = database.url
-        await db.init_orm(database.url, db.pool_limits(settings))
+        await db.init_orm(database.url, db.pool_limits(settings), pgbouncer=settings.db_pgbouncer)
         redis = await redis_client.resolve_redis(settings)
         app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
         app.ctx.redis_breaker = ReportingBreaker()
@@ -137,12 +146,27 @@ def _register_listeners(app: PraxisApp) -> None:
         # From now on readiness fails, so a load balancer stops routing here while the requests
         # already accepted finish (within GRACEFUL_SHUTDOWN_TIMEOUT).
         app.ctx.draining = True
+        stop_listening(app)
 
     @app.after_server_stop
     async def close_resources(app: PraxisApp) -> None:
         if app.ctx.redis is not None:
             await app.ctx.redis.aclose()
         await db.close_orm()
+
+
+def stop_listening(app: PraxisApp) -> None:
+    """Stop the instance's listening socket for every process sharing it. Sanic's main process
+    binds it and keeps it open until it exits, after its workers: meanwhile the kernel would
+    still complete new connections that no worker accepts, and reset them only at that exit
+    (a proxy then waits, and cannot send a POST elsewhere once sent). Shut down, the socket
+    refuses new connections at once, which a proxy retries on another instance whatever the
+    method; connections already accepted are served to their end."""
+    for info in app.state.server_info:
+        listener = info.settings.get("sock")
+        if isinstance(listener, socket.socket):
+            with contextlib.suppress(OSError):  # another worker shut it down first
+                listener.shutdown(socket.SHUT_RD)
 
 
 def _register_middleware(app: PraxisApp) -> None:

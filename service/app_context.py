@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from service.kit.cache import ReadCache
     from service.kit.hardening import AdmissionGate
     from service.kit.ratelimit import RateLimiter
+    from service.kit.security import VerifiedTokens
 
 
 class AppContext:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, verified_tokens: VerifiedTokens) -> None:
         self.settings = settings
         # Opened by the server's start listener; None without Redis (in-process fallbacks).
         self.redis: Redis | None = None
@@ -33,6 +34,9 @@ class AppContext:
         self.principal_cache = PrincipalCache(
             None, self.redis_breaker, settings.redis_key_prefix, settings.cache_ttl_seconds
         )
+        # Signed by settings.jwt_secret (security imports the error catalog, which needs this
+        # module: hence built by the app factory).
+        self.verified_tokens = verified_tokens
         # Set by the rate limiter's start listener; None when RATE_LIMIT_ENABLED is false.
         self.rate_limiter: RateLimiter | None = None
         self.read_caches: dict[str, ReadCache] = {}

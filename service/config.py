@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     db_acquire_timeout_seconds: float = Field(default=2.0, gt=0)
     db_command_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    # DATABASE_URL is PgBouncer in transaction pooling mode: no statement cache,
+    # pool reset or cancel request (docs/operations.md, "PgBouncer").
+    db_pgbouncer: bool = False
     # Requests one worker serves at once; past it, 503 with Retry-After (probes exempt).
     max_concurrent_requests: int = Field(default=200, ge=1)
     # Sanic's REQUEST_TIMEOUT (a request that stops arriving for this long is cut off; every

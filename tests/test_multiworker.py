@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -16,11 +15,7 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
 from tests.support.api import ME
-from tests.support.processes import (
-    PrivateRedis,
-    free_port,
-    praxis_serve,
-)
+from tests.support.processes import PrivateRedis, base_url_of, praxis_serve, serve_env
 
 WORKERS = 2
 # prometheus_client's reader of one process's metrics file: (key, value, timestamp, offset) rows.
@@ -50,25 +45,18 @@ class ServedProcess:
 def two_workers(
     database_url: str, private_redis: PrivateRedis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServedProcess]:
-    port = free_port()
     data_dir = tmp_path_factory.mktemp("data")
-    env = {
-        "ENV": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": private_redis.url,
-        "REDIS_KEY_PREFIX": f"praxis-multiworker-{uuid.uuid4().hex[:8]}:",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WORKERS": str(WORKERS),
-        "JWT_SECRET": "multiworker-secret-" + "x" * 40,
-        "RATE_LIMIT_ANON": f"{QUOTA}/hour",
+    env = serve_env(
+        database_url=database_url,
+        redis_url=private_redis.url,
+        workers=WORKERS,
+        data_dir=data_dir,
+        RATE_LIMIT_ANON=f"{QUOTA}/hour",
         # Each test is a client of its own behind the one trusted proxy, by X-Forwarded-For.
-        "PROXIES_COUNT": "1",
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
+        PROXIES_COUNT="1",
+    )
     with praxis_serve(env, data_dir / "server.log"):
-        yield ServedProcess(f"http://127.0.0.1:{port}", data_dir / "metrics")
+        yield ServedProcess(base_url_of(env), data_dir / "metrics")
 
 
 def burst(base_url: str, client_ip: str, count: int) -> list[int]:

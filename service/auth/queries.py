@@ -49,8 +49,12 @@ class RefreshTokenRow:
 
 @dataclass(frozen=True)
 class PrincipalRow:
-    """What a request may do: whether the account is active, its roles and their permissions."""
+    """Who the caller is and what a request may do: its profile, whether the account is active,
+    its roles and their permissions."""
 
+    email: str
+    display_name: str
+    created_at: datetime
     is_active: bool
     roles: list[str]
     permissions: list[str]
@@ -194,10 +198,10 @@ async def role_id(conn: Connection, name: str) -> int | None:
     return await fetch_value(conn, int, "SELECT id FROM roles WHERE name = $1", Params(name))
 
 
-# Every role and permission of the user and its recently ended logins, in one statement: what a
-# request reads when the cached copy is stale or Redis is away.
+# The user's profile, every role and permission and its recently ended logins, in one statement:
+# what a request reads when the cached copy is stale or Redis is away.
 _PRINCIPAL_SQL = """
-SELECT u.is_active,
+SELECT u.email, u.display_name, u.created_at, u.is_active,
        coalesce(array_agg(DISTINCT r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS roles,
        coalesce(array_agg(DISTINCT p.name) FILTER (WHERE p.name IS NOT NULL), '{}') AS permissions,
        ARRAY(

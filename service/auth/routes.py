@@ -95,4 +95,4 @@ async def logout(request: PraxisRequest, principal: Principal) -> HTTPResponse:
 )
 @rbac.authenticated
 async def me(_: PraxisRequest, principal: Principal) -> HTTPResponse:
-    return json_response(await service.me(principal))
+    return json_response(service.me(principal))

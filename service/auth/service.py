@@ -73,7 +73,8 @@ def _account_key(email: str) -> str:
 async def _refuse_when_throttled(limiter: RateLimiter | None, email: str) -> None:
     if limiter is None:
         return
-    decision, _ = await limiter.decide(ACCOUNT_LOGIN_FAILURES, _account_key(email), peek=True)
+    verdict = await limiter.decide(ACCOUNT_LOGIN_FAILURES, _account_key(email), peek=True)
+    decision = verdict.decision
     if not decision.allowed:
         raise ApiError(
             ErrorCode.RATE_LIMITED,
@@ -126,13 +127,16 @@ async def logout(refresh_token: str, principal: rbac.Principal, principals: Prin
         await principals.bump_users([principal.user_id])
 
 
-async def me(principal: rbac.Principal) -> MeOut:
-    user = await queries.user_by_id(db.connection(), principal.user_id)
-    if user is None:
-        raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
+def me(principal: rbac.Principal) -> MeOut:
+    """From the principal alone: its profile is as current as its roles (principal_cache)."""
+    state = principal.state
     return MeOut(
-        **user_out(user, sorted(principal.roles)).model_dump(),
-        permissions=sorted(principal.permissions),
+        id=principal.user_id,
+        email=state.email,
+        display_name=state.display_name,
+        roles=sorted(state.roles),
+        created_at=state.created_at,
+        permissions=sorted(state.permissions),
     )
 
 

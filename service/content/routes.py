@@ -37,7 +37,7 @@ path_parameter(
 )
 async def list_content(request: PraxisRequest) -> HTTPResponse:
     query = parse_query(request, ContentListQuery)
-    cache = service.content_cache(request.app)
+    cache = service.content_reads(request)
     return cached_response(request, await service.list_content(cache, query))
 
 
@@ -51,7 +51,7 @@ async def list_content(request: PraxisRequest) -> HTTPResponse:
     errors=(ErrorCode.NOT_FOUND,),
 )
 async def get_content(request: PraxisRequest, slug: str) -> HTTPResponse:
-    cache = service.content_cache(request.app)
+    cache = service.content_reads(request)
     return cached_response(request, await service.content_detail(cache, slug))
 
 
@@ -63,5 +63,5 @@ async def get_content(request: PraxisRequest, slug: str) -> HTTPResponse:
     responses={200: TagsOut, 304: None},
 )
 async def list_tags(request: PraxisRequest) -> HTTPResponse:
-    cache = service.content_cache(request.app)
+    cache = service.content_reads(request)
     return cached_response(request, await service.tag_counts(cache))

@@ -10,11 +10,10 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from service.kit.fields import NO_NUL_PATTERN, refusing_nul
+from service.kit.fields import END_OF_TEXT, NO_NUL_PATTERN, is_blank, refusing_nul
 from service.kit.pagination import Page, PageQuery
 from service.models import ContentKind, Difficulty
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 160
 CATEGORY_MAX_LENGTH = 64
 TAG_MAX_LENGTH = 64
@@ -22,9 +21,10 @@ MAX_TAGS = 20
 QUERY_MAX_LENGTH = 200
 # Field patterns are part of the OpenAPI document: they state exactly what the validators below
 # accept, evaluated with Python's re (regex_engine="python-re") as JSON Schema tools evaluate them.
-SLUG_FIELD_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_FIELD_PATTERN = rf"^[a-z0-9]+(?:-[a-z0-9]+)*{END_OF_TEXT}"
+SLUG_PATTERN = re.compile(SLUG_FIELD_PATTERN)
 # Any case, lowered on the way in.
-CATEGORY_FIELD_PATTERN = r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$"
+CATEGORY_FIELD_PATTERN = rf"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*{END_OF_TEXT}"
 # Words of letters, digits and . + # _ - separated by whitespace (collapsed to single spaces).
 TAG_FIELD_PATTERN = r"^\s*[\w.+#-]+(?:\s+[\w.+#-]+)*\s*$"
 
@@ -97,7 +97,7 @@ class FilterQuery(PageQuery):
     @classmethod
     def _empty_means_absent(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {key: value for key, value in data.items() if str(value).strip() != ""}
+            return {key: value for key, value in data.items() if not is_blank(str(value))}
         return data
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from service.app_context import PraxisApp
+from service.app_context import PraxisApp, PraxisRequest
 from service.content import queries
 from service.content.queries import ContentFilters, ContentListRow, RankedContentRow
 from service.content.schemas import (
@@ -19,7 +19,7 @@ from service.content.schemas import (
     is_slug,
 )
 from service.infra import db
-from service.kit.cache import CachedBody, ReadCache, read_cache
+from service.kit.cache import CachedBody, ReadCache, RequestCache, read_cache, request_cache
 from service.kit.errors import ApiError, ErrorCode
 from service.kit.pagination import Keyset, paginate
 
@@ -27,23 +27,28 @@ CACHE_NAMESPACE = "content"
 
 
 def content_cache(app: PraxisApp) -> ReadCache:
+    """For writes, which invalidate it."""
     return read_cache(app, CACHE_NAMESPACE)
 
 
-async def list_content(cache: ReadCache, query: ContentListQuery) -> CachedBody:
+def content_reads(request: PraxisRequest) -> RequestCache:
+    return request_cache(request, CACHE_NAMESPACE)
+
+
+async def list_content(cache: RequestCache, query: ContentListQuery) -> CachedBody:
     # A bad cursor is a 422 before the cache is asked; search pages are ordered by rank first.
     after = Keyset.from_cursor(query.cursor, ranked=query.q is not None)
     digest = hashlib.blake2b(query.cache_key().encode(), digest_size=16).hexdigest()
     return await cache.get_or_load("list:" + digest, lambda: _page_json(query, after))
 
 
-async def content_detail(cache: ReadCache, slug: str) -> CachedBody:
+async def content_detail(cache: RequestCache, slug: str) -> CachedBody:
     if not is_slug(slug):
         raise _not_found()  # no item can have it: neither the cache nor the database is asked
     return await cache.get_or_load("detail:" + slug, lambda: _detail_json(slug))
 
 
-async def tag_counts(cache: ReadCache) -> CachedBody:
+async def tag_counts(cache: RequestCache) -> CachedBody:
     return await cache.get_or_load("tags", _tags_json)
 
 

@@ -13,6 +13,7 @@ from observability import metrics, statements
 from observability.http_metrics import install_request_metrics
 from service.app_context import PraxisApp
 from service.health import service
+from service.infra import pg_pool
 from service.infra.redis_client import RedisBreaker
 
 logger = logging.getLogger("praxis.health")
@@ -65,7 +66,9 @@ def install_monitoring(app: PraxisApp) -> None:
     @app.before_server_start
     async def start_monitoring(app: PraxisApp) -> None:
         metrics.start_worker()
-        app.ctx.database_probe = service.DatabaseProbe(app.ctx.database_url)
+        app.ctx.database_probe = service.DatabaseProbe(
+            app.ctx.database_url, pg_pool.driver_options(settings.db_pgbouncer)
+        )
         await probe_dependencies(app)  # known before the first request and the first scrape
         app.ctx.dependency_watch = asyncio.create_task(_watch(app))
 

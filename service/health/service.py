@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +39,10 @@ class DatabaseProbe:
     opened it while apps sharing a process (the tests) each probe from their own loop.
     Concurrent callers (readiness while the periodic watch probes) share one attempt."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connect_options: Mapping[str, Any] | None = None) -> None:
         self._url = url
+        # asyncpg's options for this server (the driver's for a transaction pooler).
+        self._connect_options = dict(connect_options or {})
         self._conn: asyncpg.Connection | None = None
         self._attempt: asyncio.Future[CheckResult] | None = None
 
@@ -56,7 +59,9 @@ class DatabaseProbe:
         started = time.perf_counter()
         try:
             if self._conn is None or self._conn.is_closed():
-                self._conn = await asyncpg.connect(self._url, timeout=CHECK_TIMEOUT_SECONDS)
+                self._conn = await asyncpg.connect(
+                    self._url, timeout=CHECK_TIMEOUT_SECONDS, **self._connect_options
+                )
             # asyncpg's own timeout gives up at once; cancelling would wait for the server.
             await self._conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_SECONDS)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -10,12 +10,13 @@ import orjson
 
 from service.history import queries
 from service.history.queries import HistoryRow
-from service.history.schemas import HistoryItemOut, HistoryPage, HistoryQuery, StatsOut
+from service.history.schemas import HistoryQuery, StatsOut, history_item
 from service.infra import db
 from service.kit.pagination import Keyset, paginate
 
 
-async def history(user_id: uuid.UUID, query: HistoryQuery) -> HistoryPage:
+async def history(user_id: uuid.UUID, query: HistoryQuery) -> dict[str, Any]:
+    """A ``HistoryPage`` as plain data (``schemas.history_item``)."""
     where = queries.HistoryFilter(
         user_id=user_id,
         status=query.status.value if query.status else None,
@@ -25,9 +26,7 @@ async def history(user_id: uuid.UUID, query: HistoryQuery) -> HistoryPage:
     )
     rows = await queries.history_page(db.connection(), where, query.limit + 1)
     page, next_cursor = paginate(rows, query.limit, _cursor_key)
-    return HistoryPage(
-        items=[HistoryItemOut.from_history_row(row) for row in page], next_cursor=next_cursor
-    )
+    return {"items": [history_item(row) for row in page], "next_cursor": next_cursor}
 
 
 def _cursor_key(row: HistoryRow) -> list[Any]:

@@ -17,7 +17,12 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from service.config import Settings
-from service.infra.pg_pool import PoolLimits, bounded_connection
+from service.infra.pg_pool import (
+    PoolLimits,
+    bounded_connection,
+    driver_options,
+    tortoise_connection,
+)
 from service.models import MODEL_MODULES
 
 logger = logging.getLogger("praxis.db")
@@ -60,9 +65,15 @@ def _start_embedded_postgres(data_dir: Path) -> str:
     return start_embedded_postgres(data_dir)
 
 
-async def server_answers(url: str) -> bool:
+async def server_answers(url: str, *, pgbouncer: bool = False) -> bool:
+    """Whether a server answers at ``url``: in its ``postgres`` database (``url``'s may not exist
+    yet) or, through PgBouncer, which knows only the databases it was configured with, in
+    ``url``'s."""
+    target = url if pgbouncer else _with_database(url, "postgres")
     try:
-        conn = await asyncpg.connect(_with_database(url, "postgres"), timeout=PROBE_TIMEOUT_SECONDS)
+        conn = await asyncpg.connect(
+            target, timeout=PROBE_TIMEOUT_SECONDS, **driver_options(pgbouncer)
+        )
     except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
@@ -86,10 +97,17 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
-def tortoise_config(database_url: str, limits: PoolLimits | None = None) -> dict[str, Any]:
+def tortoise_config(
+    database_url: str, limits: PoolLimits | None = None, *, pgbouncer: bool = False
+) -> dict[str, Any]:
     """Without ``limits`` (operator tools: migrations, bulk seeding) Tortoise's own pool, whose
-    statements may run as long as they need; the server passes its limits."""
-    connection = database_url if limits is None else bounded_connection(database_url, limits)
+    statements may run as long as they need; the server passes its limits. ``pgbouncer``:
+    ``database_url`` is a transaction pooler (``DB_PGBOUNCER``)."""
+    connection = (
+        tortoise_connection(database_url, pgbouncer)
+        if limits is None
+        else bounded_connection(database_url, limits, pgbouncer)
+    )
     return {
         "connections": {"default": connection},
         "apps": {
@@ -103,13 +121,14 @@ def tortoise_config(database_url: str, limits: PoolLimits | None = None) -> dict
     }
 
 
-def _migrations(database_url: str) -> Command:
-    return Command(tortoise_config(database_url), app="models", location=str(MIGRATIONS_DIR))
+def _migrations(database_url: str, pgbouncer: bool) -> Command:
+    config = tortoise_config(database_url, pgbouncer=pgbouncer)
+    return Command(config, app="models", location=str(MIGRATIONS_DIR))
 
 
-async def apply_migrations(database_url: str) -> list[str]:
+async def apply_migrations(database_url: str, *, pgbouncer: bool = False) -> list[str]:
     """Apply every pending Aerich migration; returns the names of those applied."""
-    command = _migrations(database_url)
+    command = _migrations(database_url, pgbouncer)
     async with command:
         await command.init()
         applied: list[str] = await command.upgrade(run_in_transaction=True)
@@ -118,15 +137,15 @@ async def apply_migrations(database_url: str) -> list[str]:
 
 async def roll_back_migration(database_url: str, version: int) -> list[str]:
     """Undo migration ``version`` and every later one; returns the names of those undone."""
-    command = _migrations(database_url)
+    command = _migrations(database_url, pgbouncer=False)
     async with command:
         await command.init()
         undone: list[str] = await command.downgrade(version, delete=False)
     return undone
 
 
-async def pending_migrations(database_url: str) -> list[str]:
-    command = _migrations(database_url)
+async def pending_migrations(database_url: str, *, pgbouncer: bool = False) -> list[str]:
+    command = _migrations(database_url, pgbouncer)
     async with command:
         await command.init()
         try:
@@ -150,10 +169,12 @@ def pool_limits(settings: Settings) -> PoolLimits:
     )
 
 
-async def init_orm(database_url: str, limits: PoolLimits | None = None) -> None:
+async def init_orm(
+    database_url: str, limits: PoolLimits | None = None, *, pgbouncer: bool = False
+) -> None:
     global _orm_users  # noqa: PLW0603 - Tortoise's connections are process-global too
     if _orm_users == 0:
-        config = tortoise_config(database_url, limits)
+        config = tortoise_config(database_url, limits, pgbouncer=pgbouncer)
         await Tortoise.init(config=config, _enable_global_fallback=True)
     _orm_users += 1
 

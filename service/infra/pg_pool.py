@@ -7,7 +7,19 @@ seconds; statements have asyncpg's ``command_timeout``, new connections its conn
 ``timeout``. A connection whose statement timed out is closed on release, never reused, and a
 failed BEGIN gives its connection back (Tortoise's own context would keep it, and the task's
 connection context with it). Tortoise loads this module by path (``engine``) and reads
-``client_class``."""
+``client_class``.
+
+On release the pool resets nothing beyond rolling back a transaction left open (asyncpg does
+that before calling ``reset``): its default reset (``pg_advisory_unlock_all(); CLOSE ALL;
+UNLISTEN *; RESET ALL``) is one more round trip per statement run outside a held connection,
+and the service leaves no session state to undo. It sets no session parameters, opens no
+cursors outside transactions, listens to nothing, and takes advisory locks only per
+transaction (``try_advisory_xact_lock``). ``tests/infra/test_pg_pool.py`` holds it to that.
+
+Behind PgBouncer in transaction pooling mode (``DB_PGBOUNCER``) consecutive statements of one
+client connection may run on different server connections, so nothing may outlive a statement
+or a transaction on the server: ``driver_options`` turns off what would (docs/operations.md,
+"PgBouncer")."""
 
 from __future__ import annotations
 
@@ -24,6 +36,8 @@ from tortoise.connection import get_connections
 logger = logging.getLogger("praxis.db")
 
 ENGINE = __name__
+
+
 POOL_DEFAULTS: dict[str, Any] = {
     "max_queries": 50_000,
     "max_inactive_connection_lifetime": 300.0,
@@ -39,6 +53,44 @@ class PoolLimits:
     acquire_timeout: float
     command_timeout: float
     connect_timeout: float
+
+
+class CancelFreeConnection(asyncpg.Connection):  # type: ignore[misc]  # no type hints
+    """asyncpg's connection, which closes itself where asyncpg would cancel its statement (a
+    timeout, a cancelled task). asyncpg cancels with a CancelRequest on a second connection, and
+    closes that one early when its own connection is closed meanwhile (the pool closes one whose
+    statement timed out) or the cancel outlasts ``command_timeout`` (a hung server): PgBouncer
+    1.18 (Debian 12's; fixed in 1.19.1, more cancel crashes in 1.21.0) then exits with ``FATAL
+    ... bad client state: 0`` (pgbouncer/pgbouncer#801), taking every client's database along.
+    Closed instead, the client makes PgBouncer drop its server connection, and the server's
+    ``statement_timeout`` ends the statement left running there."""
+
+    def _cancel_current_command(self, _sent: Any, _answered: Any = None) -> None:
+        # Called from the protocol's timeout callback, which delivers the TimeoutError after
+        # this returns: terminating now would tear the protocol down under it. The waiters
+        # for the cancel complete when the connection is lost.
+        self._loop.call_soon(self.terminate)
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing (see the module's docstring). Behind a transaction
+    pooler asyncpg's reset statement would moreover run on whichever server connection PgBouncer
+    picks, releasing another client's session locks."""
+
+
+def driver_options(pgbouncer: bool) -> dict[str, Any]:
+    """asyncpg's options for one connection (``asyncpg.connect``): behind a transaction pooler
+    no statement cache (its named prepared statements stay on the server connection that
+    prepared them; asyncpg then sends unnamed ones, parsed again with every execution) and no
+    cancel requests."""
+    if not pgbouncer:
+        return {}
+    return {"statement_cache_size": 0, "connection_class": CancelFreeConnection}
+
+
+def pool_options(pgbouncer: bool) -> dict[str, Any]:
+    """``driver_options`` for a pool's connections, and the pool's reset on release."""
+    return {**driver_options(pgbouncer), "reset": _keep_session}
 
 
 class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type hints
@@ -109,10 +161,12 @@ class BoundedPoolClient(AsyncpgDBClient):
 client_class = BoundedPoolClient
 
 
-def bounded_connection(database_url: str, limits: PoolLimits) -> dict[str, Any]:
+def bounded_connection(
+    database_url: str, limits: PoolLimits, pgbouncer: bool = False
+) -> dict[str, Any]:
     """Tortoise's ``connections`` entry for ``database_url`` (its query options kept) on the
     bounded pool."""
-    config: dict[str, Any] = expand_db_url(database_url)
+    config = tortoise_connection(database_url, pgbouncer)
     config["engine"] = ENGINE
     config["credentials"].update(
         minsize=1,
@@ -121,4 +175,11 @@ def bounded_connection(database_url: str, limits: PoolLimits) -> dict[str, Any]:
         command_timeout=limits.command_timeout,
         timeout=limits.connect_timeout,
     )
+    return config
+
+
+def tortoise_connection(database_url: str, pgbouncer: bool = False) -> dict[str, Any]:
+    """Tortoise's ``connections`` entry for ``database_url`` on its own asyncpg pool."""
+    config: dict[str, Any] = expand_db_url(database_url)
+    config["credentials"].update(pool_options(pgbouncer))
     return config

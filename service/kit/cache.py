@@ -8,14 +8,21 @@ A write INCRs the generation, after its transaction commits, so the very next re
 looks under a key nobody has filled yet: invalidation, not expiry. Entries of old generations are
 never read again and expire within ``CACHE_TTL_SECONDS``.
 
-One Redis round trip per cached read: a Lua script (EVALSHA) reads the generation and the entry
-under it together. A miss costs one more (the ``SET ... EX`` of the fresh body). The script builds
+Most cached reads cost no Redis call of their own. The rate limiter's script call, which every
+limited request makes anyway, also reads the namespace's generation (service/kit/ratelimit.py),
+and each worker keeps the bodies it served in memory under the generation they belong to: a body
+held under the generation just read is served as it is (``cache="local"``). Only a worker's
+first read of an entry at a generation asks Redis: a Lua script (EVALSHA) reads the generation
+and the entry under it together, and a miss costs one more call (the ``SET ... EX`` of the fresh
+body). The generation is read in the same round trip that admits the request, so a write's INCR
+that completed before a request began is always seen by it: invalidation on the next read still
+holds on every worker at once. The script builds
 the entry key itself, which standalone Redis and Sentinel allow; on Redis Cluster the namespace
 would need a hash tag so both keys share a slot. Concurrent misses of one key in a worker share
 one load (single flight), so an invalidation costs the database one query per page per worker.
 
 When Redis is absent, recently failed (the shared breaker is open) or errors, the in-process
-cache answers instead: bounded (LRU) and with the same TTL, keyed by a local generation that every
+cache answers alone: bounded (LRU) and with the same TTL, keyed by a local generation that every
 write in this worker bumps. A write whose INCR could not reach Redis is remembered and the INCR is
 folded into this worker's next successful lookup; until then other workers may serve the old
 entries, for at most ``CACHE_TTL_SECONDS``. Redis failures never fail the request.
@@ -177,10 +184,18 @@ class ReadCache:
             self._registered = CacheScripts.of(redis)
         return self._registered
 
-    async def get_or_load(self, key: str, load: Callable[[], Awaitable[bytes]]) -> CachedBody:
-        """The cached body under ``key``, else ``load()``'s, stored for the next reader."""
+    async def get_or_load(
+        self, key: str, load: Callable[[], Awaitable[bytes]], generation: bytes | None = None
+    ) -> CachedBody:
+        """The cached body under ``key``, else ``load()``'s, stored for the next reader.
+        ``generation``: the namespace's in Redis, just read by the request's limiter call."""
         if self.ttl_seconds <= 0:
             return CachedBody.of(await load())
+        if generation is not None:
+            held = self._local.get(_held_key(generation, key))
+            if held is not None:
+                CACHE_REQUESTS.labels(cache="local", result="hit").inc()
+                return CachedBody.of(held)
         remote = await self._remote_lookup(key)
         if remote is not None:
             return await self._answer_from_remote(key, remote, load)
@@ -242,6 +257,7 @@ class ReadCache:
         generation, body = remote
         if body is not None:
             CACHE_REQUESTS.labels(cache="redis", result="hit").inc()
+            self._local.set(_held_key(generation, key), body)
             return CachedBody.of(body)
         CACHE_REQUESTS.labels(cache="redis", result="miss").inc()
         full_key = self._entry_prefix + generation.decode() + ":" + key
@@ -249,6 +265,7 @@ class ReadCache:
         async def load_and_store() -> bytes:
             fresh = await load()
             await self._remote_store(full_key, fresh)
+            self._local.set(_held_key(generation, key), fresh)
             return fresh
 
         return CachedBody.of(await self._single_flight(full_key, load_and_store))
@@ -315,6 +332,30 @@ class ReadCache:
             del self._inflight[flight_key]
         if not flight.cancelled():
             flight.exception()  # retrieved here too, so a failure nobody awaited is not logged
+
+
+def _held_key(generation: bytes, key: str) -> str:
+    """Where this worker holds a body of Redis generation ``generation``; apart from the keys of
+    the fallback tier, which carry this worker's own generation."""
+    return "redis-" + generation.decode() + ":" + key
+
+
+@dataclass(frozen=True)
+class RequestCache:
+    """A namespace's cache as one request reads it: with the generation the limiter's script call
+    read for it, when it did."""
+
+    cache: ReadCache
+    generation: bytes | None
+
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[bytes]]) -> CachedBody:
+        return await self.cache.get_or_load(key, load, self.generation)
+
+
+def request_cache(request: PraxisRequest, namespace: str) -> RequestCache:
+    cache = read_cache(request.app, namespace)
+    generations: dict[str, bytes] = getattr(request.ctx, "cache_generations", {})
+    return RequestCache(cache, generations.get(cache.generation_key))
 
 
 def read_cache(app: PraxisApp, namespace: str) -> ReadCache:

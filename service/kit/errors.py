@@ -86,6 +86,13 @@ class ErrorCode(Enum):
         "The request body exceeds 1 MiB, or a session event's `data` exceeds 16 KiB. Send less; "
         "retrying the same request will fail again.",
     )
+    HEADERS_TOO_LARGE = ErrorSpec(
+        431,
+        "Request headers too large",
+        "The request line and headers together exceed 8 KiB; a long path or query string counts. "
+        "Shorten them (long input belongs in a JSON body, which may be up to 1 MiB); retrying the "
+        "same request will fail again.",
+    )
     AUTH_REQUIRED = ErrorSpec(
         401,
         "Authentication required",
@@ -311,6 +318,10 @@ SANIC_EXCEPTION_CODES: dict[type[SanicException], ErrorCode] = {
 
 
 def translate_sanic_exception(exc: SanicException) -> ApiError:
+    if is_head_too_large(exc):
+        return ApiError(
+            ErrorCode.HEADERS_TOO_LARGE, "The request line and headers exceed the size limit."
+        )
     for exc_type, code in SANIC_EXCEPTION_CODES.items():
         if isinstance(exc, exc_type):
             return ApiError(code, _public_message(exc, code))
@@ -321,6 +332,12 @@ def translate_sanic_exception(exc: SanicException) -> ApiError:
     if HTTPStatus.BAD_REQUEST <= exc.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
         return ApiError(ErrorCode.VALIDATION_FAILED, "The request could not be processed.")
     return ApiError(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred.")
+
+
+def is_head_too_large(exc: SanicException) -> bool:
+    """Sanic refuses a request line plus headers over ``REQUEST_MAX_HEADER_SIZE`` with the same
+    exception as a body that is too large, told apart only by its message."""
+    return isinstance(exc, PayloadTooLarge) and "header" in str(exc).lower()
 
 
 def _public_message(exc: SanicException, code: ErrorCode) -> str:

@@ -16,12 +16,15 @@ from sanic_ext.extensions.openapi.builders import OperationBuilder, OperationSto
 from sanic_ext.extensions.openapi.definitions import Component, Parameter, Response
 
 from service.kit.errors import PROBLEM_CONTENT_TYPE, ErrorCode
+from service.kit.fields import BLANK_PATTERN
 from service.kit.rbac import auth_requirement
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Problem examples carry a type URI; the real base is PUBLIC_URL, known only when serving.
 EXAMPLE_PUBLIC_URL = "https://praxis.example.com"
+# What every route can answer: the request line and headers are read before routing.
+HEAD_CODES = (ErrorCode.HEADERS_TOO_LARGE,)
 # What every rate-limited route can answer, and every route that reads the database.
 RATE_LIMIT_CODES = (ErrorCode.RATE_LIMITED,)
 DEPENDENCY_CODES = (ErrorCode.SERVICE_UNAVAILABLE,)
@@ -83,9 +86,9 @@ class PrometheusText(RootModel[str]):
 
 
 # Query values that mean "not given": an empty one always (Sanic drops blank query values), a
-# blank one too for models that say so (EMPTY_MEANS_ABSENT).
+# blank one (ASCII whitespace) too for models that say so (EMPTY_MEANS_ABSENT).
 EMPTY_VALUE = {"type": "string", "enum": [""]}
-BLANK_VALUE = {"type": "string", "pattern": r"^\s*$"}
+BLANK_VALUE = {"type": "string", "pattern": BLANK_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,7 @@ def _possible_codes(
         codes.append(ErrorCode.VALIDATION_FAILED)
     if rate_limited:
         codes += RATE_LIMIT_CODES + DEPENDENCY_CODES
+    codes += HEAD_CODES
     return list(dict.fromkeys(codes))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from redis.asyncio import Redis
@@ -33,8 +34,11 @@ logger = logging.getLogger("praxis.principals")
 
 @dataclass(frozen=True)
 class PrincipalState:
-    """What the database says a user may do, as of one moment."""
+    """What the database says a user is and may do, as of one moment."""
 
+    email: str
+    display_name: str
+    created_at: datetime
     is_active: bool
     roles: frozenset[str]
     permissions: frozenset[str]
@@ -47,6 +51,9 @@ class PrincipalState:
             {
                 "v": _text(version),
                 "e": _text(epoch),
+                "email": self.email,
+                "name": self.display_name,
+                "created": self.created_at,
                 "active": self.is_active,
                 "roles": sorted(self.roles),
                 "permissions": sorted(self.permissions),
@@ -85,6 +92,9 @@ class PrincipalLookup:
             if data["v"] != _text(self.version) or data["e"] != _text(self.epoch):
                 return None
             return PrincipalState(
+                email=data["email"],
+                display_name=data["name"],
+                created_at=datetime.fromisoformat(data["created"]),
                 is_active=bool(data["active"]),
                 roles=frozenset(data["roles"]),
                 permissions=frozenset(data["permissions"]),

@@ -4,26 +4,25 @@
 -- emission interval (window / quota) ahead; a request is refused when that would put the TAT
 -- more than the whole quota's worth of intervals ahead of now.
 --
--- The same call answers the caller's cached permissions, so that checking them costs no round
--- trip of its own (service/kit/principal_cache.py says what the values mean).
+-- The same call reads whatever else the request needs from Redis, so that it costs no round
+-- trip of its own: the caller's cached permissions and their counters
+-- (service/kit/principal_cache.py) and the read caches' generations (service/kit/cache.py).
 --
 -- KEYS[1]  the bucket
--- KEYS[2]  optional: the caller's cached permissions entry
--- KEYS[3]  optional: that user's version counter
--- KEYS[4]  optional: the epoch counter shared by all users
+-- KEYS[2…] optional: keys read (MGET) and answered as they are, in order
 -- ARGV[1]  quota (requests per window)
 -- ARGV[2]  window in seconds
 -- ARGV[3]  optional: "peek" decides without drawing from the bucket
--- Returns {allowed (1|0), remaining requests, microseconds, entry, version, epoch}: when
--- allowed, microseconds until the quota is fully restored; when refused, until the next request
--- would be allowed. The last three are nil when absent or not asked for.
+-- Returns {allowed (1|0), remaining requests, microseconds, values of KEYS[2…]}: when allowed,
+-- microseconds until the quota is fully restored; when refused, until the next request would be
+-- allowed. A value is nil (false in Lua) when its key is absent.
 
 -- Redis < 7 replicates scripts verbatim and refuses a write after TIME without this.
 if redis.replicate_commands then redis.replicate_commands() end
 
-local principal = {false, false, false}
-if #KEYS >= 4 then
-  principal = redis.call('MGET', KEYS[2], KEYS[3], KEYS[4])
+local read = {}
+if #KEYS >= 2 then
+  read = redis.call('MGET', unpack(KEYS, 2))
 end
 
 local quota = tonumber(ARGV[1])
@@ -41,9 +40,9 @@ end
 
 local ahead = tat + interval - now
 if ahead > capacity then
-  return {0, 0, ahead - capacity, principal[1], principal[2], principal[3]}
+  return {0, 0, ahead - capacity, unpack(read)}
 end
 if ARGV[3] ~= 'peek' then
   redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil(ahead / 1000))
 end
-return {1, math.floor((capacity - ahead) / interval), ahead, principal[1], principal[2], principal[3]}
+return {1, math.floor((capacity - ahead) / interval), ahead, unpack(read)}

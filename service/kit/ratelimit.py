@@ -2,9 +2,10 @@
 per request both decides and returns what the headers need. When there is no Redis, or it just
 failed, an in-process limiter with the same policies decides instead: never unlimited, never 5xx.
 
-The same script call also answers the caller's cached permissions (service/kit/principal_cache),
-so an authenticated request costs one Redis round trip in all, and no database query while its
-cached entry is fresh.
+The same script call also answers the caller's cached permissions (service/kit/principal_cache)
+and the read caches' generations (service/kit/cache), so a request costs one Redis round trip in
+all: no database query while the caller's cached entry is fresh, and no second Redis call for a
+cached read that this worker's memory already holds at that generation.
 
 Algorithm: GCRA (see ratelimit.lua), a token bucket kept as one timestamp per client. It
 has no window edges to burst across, and the Python twin below makes the same decisions.
@@ -21,7 +22,8 @@ import asyncio
 import itertools
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -122,6 +124,18 @@ def gcra(tat: int | None, now: int, policy: Policy) -> tuple[int | None, Decisio
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """The decision and what the same script call read for the request: the caller's cached
+    principal (None when not asked for, or when Redis did not answer: the caller's permissions are
+    then read from the database) and the read caches' generations by key (only those Redis holds;
+    empty without Redis)."""
+
+    decision: Decision
+    principal: PrincipalLookup | None = None
+    generations: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Subject:
     """Who a request draws from: the policy, the bucket's identity, and the authenticated user
     whose cached permissions the same script call fetches (None without a valid token)."""
@@ -219,24 +233,30 @@ class RateLimiter:
         policy: Policy,
         identity: str,
         principal: PrincipalKeys | None = None,
+        generation_keys: Sequence[str] = (),
         peek: bool = False,
-    ) -> tuple[Decision, PrincipalLookup | None]:
-        """The decision, and what Redis holds for ``principal`` (None when Redis did not answer:
-        the caller's permissions are then read from the database). ``peek`` decides without
-        drawing from the bucket."""
+    ) -> Verdict:
+        """The decision, and what Redis holds for ``principal`` and under ``generation_keys``.
+        ``peek`` decides without drawing from the bucket."""
         key = f"{self._key_prefix}{policy.name}:{identity}"
-        answer = await self._decide_in_redis(key, policy, principal, peek)
-        if answer is None:
-            return self.local.decide(key, policy, peek), None
-        return answer
+        verdict = await self._decide_in_redis(key, policy, principal, generation_keys, peek)
+        if verdict is None:
+            return Verdict(self.local.decide(key, policy, peek))
+        return verdict
 
     async def _decide_in_redis(
-        self, key: str, policy: Policy, principal: PrincipalKeys | None, peek: bool
-    ) -> tuple[Decision, PrincipalLookup | None] | None:
+        self,
+        key: str,
+        policy: Policy,
+        principal: PrincipalKeys | None,
+        generation_keys: Sequence[str],
+        peek: bool,
+    ) -> Verdict | None:
         """The shared decision, or None when Redis is absent, failing or resting after a failure."""
         if self._script is None:
             return None
-        keys = [key, *(principal.as_list() if principal else [])]
+        principal_keys = principal.as_list() if principal else []
+        keys = [key, *principal_keys, *generation_keys]
         args: list[str | int] = [policy.quota, policy.window, *(["peek"] if peek else [])]
         # Waiting for a slot does not count against the socket timeouts; a pile of concurrent
         # calls would, and would open as many new connections at once.
@@ -244,13 +264,17 @@ class RateLimiter:
             if not self._breaker.available():
                 return None
             try:
-                allowed, remaining, microseconds, *cached = await self._script(keys=keys, args=args)
+                allowed, remaining, microseconds, *read = await self._script(keys=keys, args=args)
             except (RedisError, OSError):
                 self._breaker.record_failure()
                 return None
         self._breaker.record_success()
-        lookup = PrincipalLookup(principal, *cached) if principal is not None else None
-        return Decision.of(allowed, remaining, microseconds), lookup
+        cached, generations = read[: len(principal_keys)], read[len(principal_keys) :]
+        return Verdict(
+            Decision.of(allowed, remaining, microseconds),
+            PrincipalLookup(principal, *cached) if principal is not None else None,
+            {k: v for k, v in zip(generation_keys, generations, strict=True) if v is not None},
+        )
 
 
 def _is_exempt(request: PraxisRequest) -> bool:
@@ -290,7 +314,11 @@ async def limit_request(request: PraxisRequest) -> None:
     policy = subject.policy
     cache = request.app.ctx.principal_cache
     keys = cache.keys(subject.user_id) if subject.user_id and cache.enabled else None
-    decision, request.ctx.principal_lookup = await limiter.decide(policy, subject.identity, keys)
+    generation_keys = [read.generation_key for read in request.app.ctx.read_caches.values()]
+    verdict = await limiter.decide(policy, subject.identity, keys, generation_keys)
+    decision = verdict.decision
+    request.ctx.principal_lookup = verdict.principal
+    request.ctx.cache_generations = verdict.generations
     record_rate_limit_decision(policy.name, decision.allowed, limiter.mode)
     request.ctx.rate_limit = (policy, decision)
     if not decision.allowed and limiter.mode == "enforce":

@@ -16,7 +16,7 @@ from service.auth import queries as auth_queries
 from service.infra import db
 from service.kit.errors import ApiError, ErrorCode
 from service.kit.principal_cache import PrincipalLookup, PrincipalState
-from service.kit.security import AccessClaims, decode_access_token
+from service.kit.security import AccessClaims
 
 PERMISSIONS: dict[str, str] = {
     "content:read": "Read content in any status",
@@ -51,13 +51,20 @@ ENDED_LOGIN_MARGIN_SECONDS = 60
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller as of this request: its roles as they are now (cached only while
-    provably current, see principal_cache) and the login its token belongs to."""
+    """The authenticated caller as of this request: its profile and roles as they are now (cached
+    only while provably current, see principal_cache) and the login its token belongs to."""
 
     user_id: uuid.UUID
     session_id: uuid.UUID
-    roles: frozenset[str]
-    permissions: frozenset[str]
+    state: PrincipalState
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.state.roles
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return self.state.permissions
 
     def has(self, permission: str) -> bool:
         return permission in self.permissions
@@ -80,7 +87,7 @@ def access_claims(request: PraxisRequest) -> AccessClaims:
     token = bearer_token(request)
     if token is None:
         raise ApiError(ErrorCode.AUTH_REQUIRED, "This endpoint needs a bearer access token.")
-    claims = decode_access_token(token, request.app.ctx.settings.jwt_secret)
+    claims = request.app.ctx.verified_tokens.claims(token)
     request.ctx.access_claims = claims
     return claims
 
@@ -96,7 +103,7 @@ async def load_principal(request: PraxisRequest) -> Principal:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED, "This account has been disabled.")
     if claims.session_id in state.ended_logins:
         raise ApiError(ErrorCode.TOKEN_REVOKED, "This login has ended; log in again.")
-    principal = Principal(claims.user_id, claims.session_id, state.roles, state.permissions)
+    principal = Principal(claims.user_id, claims.session_id, state)
     request.ctx.principal = principal
     return principal
 
@@ -125,6 +132,9 @@ async def read_state(user_id: uuid.UUID, access_ttl_seconds: int) -> PrincipalSt
     if row is None:
         raise ApiError(ErrorCode.TOKEN_INVALID, "The token's user no longer exists.")
     return PrincipalState(
+        email=row.email,
+        display_name=row.display_name,
+        created_at=row.created_at,
         is_active=row.is_active,
         roles=frozenset(row.roles),
         permissions=frozenset(row.permissions),

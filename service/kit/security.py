@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -113,6 +115,43 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
     )
+
+
+# Bearers in flight at once on one worker, with room to spare; past it the oldest are dropped.
+VERIFIED_TOKENS_MAX = 10_000
+
+
+class VerifiedTokens:
+    """Access tokens already verified by this worker, and their claims: a bearer's next request
+    costs a dictionary lookup instead of an HMAC and a JSON parse. Only tokens that passed every
+    check are kept, each until it expires (compared on every hit, so an expired one is decoded
+    again and refused as expired). A token's signature and claims never change, so nothing is
+    ever stale; whether its login was ended is checked per request (``rbac.load_principal``)."""
+
+    def __init__(
+        self,
+        secret: str,
+        max_entries: int = VERIFIED_TOKENS_MAX,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secret = secret
+        self.max_entries = max_entries
+        self._clock = clock
+        self._claims: dict[str, tuple[float, AccessClaims]] = {}
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    def claims(self, token: str) -> AccessClaims:
+        """``token``'s verified claims; raises ``ApiError`` as ``decode_access_token`` does."""
+        kept = self._claims.get(token)
+        if kept is not None and self._clock() < kept[0]:
+            return kept[1]
+        claims = decode_access_token(token, self._secret)
+        if len(self._claims) >= self.max_entries:
+            del self._claims[next(iter(self._claims))]  # the oldest kept
+        self._claims[token] = (claims.expires_at.timestamp(), claims)
+        return claims
 
 
 def new_refresh_token() -> str:

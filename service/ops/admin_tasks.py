@@ -31,10 +31,10 @@ logger = logging.getLogger("praxis.admin")
 
 async def migrate(settings: Settings) -> int:
     database = await db.resolve_database(settings)
-    applied = await db.apply_migrations(database.url)
+    applied = await db.apply_migrations(database.url, pgbouncer=settings.db_pgbouncer)
     logger.info("migrations applied: %s", ", ".join(applied) or "none pending")
     if settings.admin_email_list:
-        await db.init_orm(database.url)
+        await db.init_orm(database.url, pgbouncer=settings.db_pgbouncer)
         try:
             async with _principal_cache(settings) as principals:
                 granted = await grant_admin_to_listed(settings.admin_email_list, principals)
@@ -92,7 +92,7 @@ async def _principal_cache(settings: Settings) -> AsyncIterator[PrincipalCache]:
 
 async def create_admin(settings: Settings, data: RegisterRequest) -> int:
     database = await db.resolve_database(settings)
-    await db.init_orm(database.url)
+    await db.init_orm(database.url, pgbouncer=settings.db_pgbouncer)
     try:
         async with _principal_cache(settings) as principals:
             outcome = await _create_or_promote(data, principals)
@@ -146,7 +146,7 @@ async def check(settings: Settings) -> int:
     database_url = await _check_database(settings, problems)
     await _check_redis(settings, problems)
     if database_url:
-        pending = await db.pending_migrations(database_url)
+        pending = await db.pending_migrations(database_url, pgbouncer=settings.db_pgbouncer)
         if pending:
             problems.append("pending migrations: " + ", ".join(pending) + " (run: praxis migrate)")
     for problem in problems:
@@ -160,7 +160,7 @@ async def _check_database(settings: Settings, problems: list[str]) -> str | None
     if settings.database_url == "auto":
         database = await db.resolve_database(settings)
         return database.url
-    if not await db.server_answers(settings.database_url):
+    if not await db.server_answers(settings.database_url, pgbouncer=settings.db_pgbouncer):
         problems.append("database: no PostgreSQL answers at DATABASE_URL")
         return None
     return settings.database_url

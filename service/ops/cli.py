@@ -115,7 +115,7 @@ async def _prepare_database_and_redis(settings: Settings) -> tuple[str, str]:
 
     database = await db.resolve_database(settings)
     logger.info("database: %s (%s)", _redact(database.url), database.reason)
-    applied = await db.apply_migrations(database.url)
+    applied = await db.apply_migrations(database.url, pgbouncer=settings.db_pgbouncer)
     logger.info("migrations applied: %s", ", ".join(applied) or "none pending")
     redis = await redis_client.resolve_redis(settings)
     if redis.url is None:

@@ -53,7 +53,7 @@ async def purge_if_first(now: datetime | None = None) -> PurgeCounts | None:
 async def run(settings: Settings) -> int:
     """``praxis purge``: the counts on stdout; exit 1 when another purge holds the lock."""
     database = await db.resolve_database(settings)
-    await db.init_orm(database.url)
+    await db.init_orm(database.url, pgbouncer=settings.db_pgbouncer)
     try:
         counts = await purge_if_first()
     finally:

@@ -38,8 +38,8 @@ DEMO_ACCOUNTS = [
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     database = await db.resolve_database(settings)
-    await db.apply_migrations(database.url)
-    await db.init_orm(database.url)
+    await db.apply_migrations(database.url, pgbouncer=settings.db_pgbouncer)
+    await db.init_orm(database.url, pgbouncer=settings.db_pgbouncer)
     try:
         if args.demo:
             await seed_demo(only_if_empty=args.if_empty)

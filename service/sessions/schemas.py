@@ -186,12 +186,12 @@ def content_of(row: SessionRow) -> SessionContentOut:
     )
 
 
-_SESSION_FIELDS = tuple(name for name in SessionOut.model_fields if name != "content")
+SESSION_FIELD_NAMES = tuple(name for name in SessionOut.model_fields if name != "content")
 
 
 def session_fields(row: SessionRow) -> dict[str, Any]:
     """The session's own columns of a row, without its content."""
-    return {name: getattr(row, name) for name in _SESSION_FIELDS}
+    return {name: getattr(row, name) for name in SESSION_FIELD_NAMES}
 
 
 class EventOut(BaseModel):

@@ -121,6 +121,17 @@ def test_empty_parameter_values_mean_no_filter(api: Api, make: Factories) -> Non
     make.content(slug="one")
     response = api.get(CONTENT + "?category=&tag=&kind=&q=&limit=&cursor=")
     assert slugs(response) == ["one"]
+    assert slugs(api.get(CONTENT + "?kind=%20%09&limit=%0D%0A")) == ["one"]
+
+
+@pytest.mark.parametrize("control", ["%1F", "%C2%85", "%C2%A0", "%E3%80%80"])
+def test_a_control_or_unicode_space_character_is_a_value_not_a_blank(
+    api: Api, control: str
+) -> None:
+    """Only ASCII whitespace is blank, as the document's pattern says in every regex dialect;
+    Python's ``str.strip`` would also remove each of these."""
+    assert_invalid(api.get(f"{CONTENT}?limit={control}"), "limit")
+    assert_invalid(api.get(f"{CONTENT}?kind={control}"), "kind")
 
 
 def test_search_matches_words_of_title_and_summary_with_stemming(api: Api, make: Factories) -> None:

@@ -12,7 +12,7 @@ import pytest
 from service.config import Settings
 from tests.support.api import ADMIN_CONTENT, CONTENT
 from tests.support.factories import Factories
-from tests.support.processes import free_port, praxis_serve
+from tests.support.processes import base_url_of, praxis_serve, serve_env
 
 WORKERS = 2
 # New connections are spread over the workers by the kernel; this many reach each one in practice.
@@ -23,21 +23,16 @@ READS = 30
 def served(settings: Settings, tmp_path: Path, make: Factories) -> Iterator[str]:
     """``praxis serve`` with several workers on the test database and Redis namespace (``make``
     has them emptied first); yields its base URL."""
-    port = free_port()
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "JWT_SECRET": settings.jwt_secret,
-        "ENV": "test",
-        "PORT": str(port),
-        "WORKERS": str(WORKERS),
-        "RATE_LIMIT_ANON": "100000/minute",
-        "RATE_LIMIT_USER": "100000/minute",
-        "DATA_DIR": str(tmp_path / "data"),
-    }
+    env = serve_env(
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        workers=WORKERS,
+        data_dir=tmp_path / "data",
+        key_prefix=settings.redis_key_prefix,
+        JWT_SECRET=settings.jwt_secret,
+    )
     with praxis_serve(env, tmp_path / "server.log"):
-        yield f"http://127.0.0.1:{port}"
+        yield base_url_of(env)
 
 
 def _titles_read_by_fresh_connections(base_url: str) -> set[str]:

@@ -144,6 +144,7 @@ def test_errors_use_the_problem_schema_with_the_codes_of_their_status(spec: dict
 def test_the_statuses_each_kind_of_operation_can_answer_are_listed(spec: dict[str, Any]) -> None:
     for name, path, operation in each_operation(spec):
         statuses = set(operation["responses"])
+        assert "431" in statuses, name  # a request line and headers too long: before routing
         if path.startswith("/api/"):
             assert {"429", "503"} <= statuses, name
         if "security" in operation:

@@ -1,5 +1,5 @@
 """Migrations on a database of their own: the schema, the built-in roles, the hot-query indexes
-(built CONCURRENTLY) and their downgrade."""
+(built CONCURRENTLY), the stored document of full-text search, and their downgrades."""
 
 import asyncio
 import json
@@ -16,6 +16,7 @@ from service.kit import rbac
 from tests.support.database import create_database, drop_database
 
 INDEX_MIGRATION = 2
+DOCUMENT_MIGRATION = 4
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def versions(names: list[str]) -> list[str]:
 
 
 def test_a_fresh_database_gets_every_migration_then_none_are_pending(scratch_database: str) -> None:
-    assert versions(migrations("apply_migrations", scratch_database)) == ["0", "1", "2", "3"]
+    assert versions(migrations("apply_migrations", scratch_database)) == ["0", "1", "2", "3", "4"]
     assert migrations("pending_migrations", scratch_database) == []
     assert migrations("apply_migrations", scratch_database) == []
 
@@ -88,13 +89,71 @@ def test_the_index_migration_builds_valid_indexes_and_its_downgrade_drops_them(
 ) -> None:
     migrations("apply_migrations", scratch_database)
     built = index_names(scratch_database)
-    assert {"idx_sessions_user_started", "idx_content_published", "idx_content_search"} <= built
+    assert {
+        "idx_sessions_user_started",
+        "idx_content_published",
+        "idx_content_search_document",
+    } <= built
     invalid = fetch(scratch_database, "SELECT 1 FROM pg_index WHERE NOT indisvalid")
     assert invalid == []
 
     undone = migrations("roll_back_migration", scratch_database, INDEX_MIGRATION)
-    assert versions(undone) == ["3", "2"]  # and the later one
-    assert "idx_sessions_user_started" not in index_names(scratch_database)
+    assert versions(undone) == ["4", "3", "2"]  # and the later ones
+    assert index_names(scratch_database) == {"idx_refresh_tok_family__59d0e5"}  # the schema's
 
-    assert versions(migrations("apply_migrations", scratch_database)) == ["2", "3"]
+    assert versions(migrations("apply_migrations", scratch_database)) == ["2", "3", "4"]
     assert index_names(scratch_database) == built
+
+
+def document_column(url: str) -> list[tuple[str, str]]:
+    """How content's ``search_document`` is defined: (generated kind, type), if it exists."""
+    rows = fetch(
+        url,
+        "SELECT attgenerated::text, format_type(atttypid, atttypmod) AS type FROM pg_attribute "
+        "WHERE attrelid = 'content'::regclass AND attname = 'search_document' "
+        "AND NOT attisdropped",
+    )
+    return [(r["attgenerated"], r["type"]) for r in rows]
+
+
+def insert_content(url: str, title: str, summary: str) -> None:
+    fetch(
+        url,
+        "INSERT INTO content (id, slug, title, summary, body, kind, category, difficulty, "
+        "duration_minutes, status, created_at, updated_at) VALUES (gen_random_uuid(), "
+        f"'item-{uuid.uuid4().hex[:8]}', '{title}', '{summary}', '', 'lesson', 'databases', "
+        "'beginner', 10, 'published', now(), now())",
+    )
+
+
+def test_the_document_migration_stores_a_generated_tsvector_in_place_of_the_expression_index(
+    scratch_database: str,
+) -> None:
+    migrations("apply_migrations", scratch_database)
+    assert document_column(scratch_database) == [("s", "tsvector")]  # s: stored generated
+    names = index_names(scratch_database)
+    assert "idx_content_search_document" in names
+    assert "idx_content_search" not in names  # migration 2's index on the expression
+
+    undone = migrations("roll_back_migration", scratch_database, DOCUMENT_MIGRATION)
+
+    assert versions(undone) == ["4"]
+    assert document_column(scratch_database) == []
+    names = index_names(scratch_database)
+    assert "idx_content_search" in names
+    assert "idx_content_search_document" not in names
+
+
+def test_rows_older_than_the_document_column_get_their_document_when_it_is_added(
+    scratch_database: str,
+) -> None:
+    migrations("apply_migrations", scratch_database)
+    migrations("roll_back_migration", scratch_database, DOCUMENT_MIGRATION)
+    insert_content(scratch_database, "Window functions", "Rank rows")
+
+    assert versions(migrations("apply_migrations", scratch_database)) == ["4"]
+
+    rows = fetch(scratch_database, "SELECT search_document::text AS document FROM content")
+    assert [r["document"] for r in rows] == ["'function':2 'rank':3 'row':4 'window':1"]
+    invalid = fetch(scratch_database, "SELECT 1 FROM pg_index WHERE NOT indisvalid")
+    assert invalid == []

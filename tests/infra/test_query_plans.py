@@ -38,7 +38,9 @@ def seeded(server: Server) -> uuid.UUID:
             "INSERT INTO session_events (session_id, kind, data, created_at) "
             "SELECT id, 'answer', '{}'::jsonb, started_at FROM practice_sessions"
         )
-        await conn.execute_script("ANALYZE")
+        # As autovacuum soon would: statistics, and the rows just copied in moved from the GIN
+        # index's pending list into the index proper (the planner prices a long list high).
+        await conn.execute_script("VACUUM ANALYZE")
         first: uuid.UUID = users[0]
         return first
 
@@ -109,11 +111,15 @@ def test_the_category_filter_is_served_by_an_index(
         assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")
 
 
-def test_full_text_search_uses_the_gin_index(
+def test_full_text_search_reads_the_stored_document_through_its_gin_index(
     api: Api, seeded: uuid.UUID, database_url: str
 ) -> None:
     statements = statements_of(api, f"{CONTENT}?q=python&limit=20")
-    for sql, params in [s for s in statements if "to_tsvector" in s[0]]:
+    searches = [s for s in statements if "@@" in s[0]]
+    assert searches, "the search sent no full-text match"
+    for sql, params in searches:
+        assert "to_tsvector" not in sql  # matched and ranked on the stored column, not computed
         nodes = plan_nodes(database_url, sql, params)
-        index_names = {n.get("Index Name") for n in nodes}
-        assert "idx_content_search" in index_names, [n["Node Type"] for n in nodes]
+        index_scans = {(n["Node Type"], n.get("Index Name")) for n in nodes}
+        assert ("Bitmap Index Scan", "idx_content_search_document") in index_scans, index_scans
+        assert "Seq Scan" not in scans(nodes, "content"), scans(nodes, "content")

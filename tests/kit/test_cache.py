@@ -4,7 +4,7 @@ invalidation shared by workers, and an in-process fallback when Redis fails."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from service.config import Settings
 from service.infra.redis_client import connect
 from service.kit.cache import CachedBody, LocalCache, ReadCache, etag_matches
 from service.kit.errors import ApiError, ErrorCode
+from service.kit.security import VerifiedTokens
 from tests.support.caches import DEAD_REDIS_URL, REDIS_URL
 from tests.support.metrics import CacheCounts
 from tests.support.servers import Server
@@ -66,13 +67,20 @@ async def _connect(url: str) -> Redis:
 
 def worker(settings: Settings, redis: Redis | None, **overrides: Any) -> ReadCache:
     """A ReadCache as one worker process has it: its own breaker and in-process tier."""
-    resources = AppContext(settings.model_copy(update=overrides) if overrides else settings)
+    chosen = settings.model_copy(update=overrides) if overrides else settings
+    resources = AppContext(chosen, VerifiedTokens(chosen.jwt_secret))
     resources.redis = redis
     return ReadCache(resources, NAMESPACE)
 
 
-def read(server: Server, cache: ReadCache, loader: Loader, key: str = "list:a") -> CachedBody:
-    return server.run(cache.get_or_load(key, loader))
+def read(
+    server: Server,
+    cache: ReadCache,
+    loader: Loader,
+    key: str = "list:a",
+    generation: bytes | None = None,
+) -> CachedBody:
+    return server.run(cache.get_or_load(key, loader, generation))
 
 
 def generation(server: Server, redis: Redis, cache: ReadCache) -> int:
@@ -120,23 +128,53 @@ def test_workers_share_entries_and_one_invalidation_reaches_every_worker(
     assert loader.calls == 2
 
 
-def test_a_hit_costs_one_redis_round_trip_and_a_miss_two(
-    server: Server, settings: Settings
+def test_without_the_limiters_generation_a_hit_costs_one_redis_round_trip_and_a_miss_two(
+    counted: tuple[ReadCache, Callable[..., int]],
 ) -> None:
-    pool = ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
-    client = Redis.from_pool(pool)
+    _, trips = counted
+
+    assert (trips(), trips()) == (2, 1)
+
+
+@pytest.fixture
+def counted(server: Server, settings: Settings) -> Iterator[tuple[ReadCache, Callable[..., int]]]:
+    """A worker's cache on a client that counts its Redis round trips, and a reader that answers
+    how many trips one read took."""
+    client = Redis.from_pool(
+        ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
+    )
     cache, loader = worker(settings, client), Loader()
     server.run(client.ping())  # connection set-up (HELLO, CLIENT SETINFO) is not a read
 
-    CountingConnection.writes = 0
-    read(server, cache, loader)
-    miss_trips = CountingConnection.writes
-    CountingConnection.writes = 0
-    read(server, cache, loader)
-    hit_trips = CountingConnection.writes
+    def trips_of_one_read(generation: bytes | None = None) -> int:
+        CountingConnection.writes = 0
+        read(server, cache, loader, generation=generation)
+        return CountingConnection.writes
+
+    yield cache, trips_of_one_read
     server.run(client.aclose())
 
-    assert (miss_trips, hit_trips) == (2, 1)
+
+def test_a_read_at_the_generation_the_limiter_read_costs_no_redis_trip_once_held(
+    server: Server, redis: Redis, counted: tuple[ReadCache, Callable[..., int]]
+) -> None:
+    cache, trips = counted
+    trips()  # filled: Redis miss, then the store
+    current = server.run(redis.get(cache.generation_key))
+
+    assert (trips(current), trips(current)) == (0, 0)
+
+
+def test_a_read_at_a_newer_generation_asks_redis_again(
+    server: Server, settings: Settings, redis: Redis, counted: tuple[ReadCache, Callable[..., int]]
+) -> None:
+    cache, trips = counted
+    trips()
+    server.run(worker(settings, redis).invalidate())  # another worker's write
+    newer = server.run(redis.get(cache.generation_key))
+
+    assert trips(newer) == 2  # a miss at the new generation: lookup, then store
+    assert trips(newer) == 0
 
 
 def test_a_lost_generation_is_reseeded_so_older_entries_stay_unreachable(

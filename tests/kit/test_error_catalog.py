@@ -151,6 +151,7 @@ PROVOKERS: dict[ErrorCode, Callable[[Provoke], httpx.Response]] = {
     ErrorCode.MALFORMED_JSON: _json_post("/api/v1/auth/login", b'{"email": '),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: _json_post("/api/v1/auth/login", b"{}", "text/plain"),
     ErrorCode.PAYLOAD_TOO_LARGE: _json_post("/api/v1/auth/login", b" " * (2 * 1024 * 1024)),
+    ErrorCode.HEADERS_TOO_LARGE: lambda p: p.api.get("/api/v1/tags", params={"q": "a" * 9000}),
     ErrorCode.AUTH_REQUIRED: lambda p: p.api.get("/api/v1/users/me"),
     ErrorCode.TOKEN_EXPIRED: _token_expired,
     ErrorCode.TOKEN_INVALID: lambda p: p.api.get("/api/v1/users/me", token="not-a-jwt"),

@@ -1,14 +1,17 @@
 """Security headers on every answer, no-store on token answers and bearer requests, the per-worker
-cap on requests in progress, and the JSON depth limit."""
+cap on requests in progress, the size limits of a request's head and body, and the JSON depth
+limit."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
 from sanic.response import HTTPResponse, empty
 
+from service.app import MAX_REQUEST_HEAD_BYTES
 from service.kit.hardening import HSTS
 from service.kit.web import MAX_JSON_DEPTH
 from tests.support.api import LOGIN, ME, SESSIONS, TAGS, start_session
@@ -48,6 +51,25 @@ def test_an_oversized_body_is_a_413_with_the_security_headers(api: Api) -> None:
     )
     assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
     _assert_security_headers(response)
+
+
+@pytest.mark.parametrize(
+    "oversized",
+    [
+        {"path": "/api/v1/content/" + "a" * MAX_REQUEST_HEAD_BYTES},
+        {"path": TAGS, "params": {"q": "a" * MAX_REQUEST_HEAD_BYTES}},
+        {"path": TAGS, "headers": {"X-Padding": "a" * MAX_REQUEST_HEAD_BYTES}},
+    ],
+    ids=["path", "query", "header"],
+)
+def test_a_request_head_over_its_limit_is_a_431_on_any_route(
+    api: Api, oversized: dict[str, Any]
+) -> None:
+    """The request line and headers are read (and limited) before any route: not a body's 413."""
+    response = api.get(oversized.pop("path"), **oversized)
+    assert_problem(response, 431, "HEADERS_TOO_LARGE")
+    _assert_security_headers(response)
+    assert api.get(TAGS).status_code == 200
 
 
 def test_production_adds_strict_transport_security(other_app: ServeVariant) -> None:

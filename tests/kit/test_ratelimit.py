@@ -258,3 +258,22 @@ def test_the_in_process_limiter_keeps_its_memory_bounded() -> None:
     assert len(limiter) <= 10
     # The newest client is remembered: its next request draws from the same bucket.
     assert limiter.decide("anon:10.0.0.24", policy).remaining == 3
+
+
+def test_the_decision_comes_with_the_values_of_the_keys_asked_for(
+    server: Server, settings: Settings
+) -> None:
+    app = server.app
+    limiter = RateLimiter(
+        Policies.from_settings(settings), settings, app.ctx.redis, app.ctx.redis_breaker
+    )
+    held, absent = (f"{settings.redis_key_prefix}test-read:{uuid.uuid4()}" for _ in range(2))
+    assert app.ctx.redis is not None
+    server.run(app.ctx.redis.set(held, b"1764"))
+
+    verdict = server.run(
+        limiter.decide(Policy("anon", RateLimit(5, 60)), "10.0.0.9", generation_keys=[absent, held])
+    )
+
+    assert verdict.decision.allowed
+    assert verdict.generations == {held: b"1764"}  # an absent key is left out

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.caches import REDIS_URL
-from tests.support.processes import answers_health, free_port, stop, wait_until
+from tests.support.processes import (
+    answers_health,
+    base_url_of,
+    serve_env,
+    start_server,
+    stop_with_descendants,
+    wait_until,
+)
 
-PRAXIS_SERVE = ("-m", "service", "serve")
 FAILING_SERVER = ("-m", "tests.observability.failing_server")
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-HUGE_QUOTA = "100000/minute"
 
 
 @dataclass
@@ -29,27 +31,23 @@ class Served:
 
 
 def server_env(database_url: str, data_dir: Path, **changes: str) -> dict[str, str]:
+    """The whole environment (``serving_process`` passes it as is) of a server on the machine's
+    Redis logging JSON, without this process's own ``OTEL_*`` settings."""
     environment = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("OTEL_") and key != "PROMETHEUS_MULTIPROC_DIR"
     }
-    return environment | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "REDIS_KEY_PREFIX": f"praxis-test-obs-{uuid.uuid4().hex[:8]}:",
-        "PORT": str(free_port()),
-        "WORKERS": "1",
-        "JWT_SECRET": "observability-test-" + "x" * 40,
-        "DATA_DIR": str(data_dir),
-        "LOG_FORMAT": "json",
-        "RATE_LIMIT_ANON": HUGE_QUOTA,
-        "RATE_LIMIT_USER": HUGE_QUOTA,
-        "RATE_LIMIT_AUTH": HUGE_QUOTA,
+    served = serve_env(
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        data_dir=data_dir,
+        LOG_FORMAT="json",
+        LOG_LEVEL="INFO",
         # Export soon after a span ends; stopping the server flushes the rest anyway.
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        **changes,
-    }
+        OTEL_BSP_SCHEDULE_DELAY="100",
+    )
+    return environment | served | changes
 
 
 @contextmanager
@@ -58,13 +56,13 @@ def serving_process(command: tuple[str, ...], env: dict[str, str], logs: Path) -
     stop listeners flush what they hold) when it ends."""
     stdout, stderr = logs / "stdout.log", logs / "stderr.log"
     with stdout.open("w") as out, stderr.open("w") as err:
-        process = subprocess.Popen([sys.executable, *command], env=env, stdout=out, stderr=err)
-    base_url = f"http://127.0.0.1:{env['PORT']}"
+        process = start_server(command, env, out, err)
+    base_url = base_url_of(env)
     try:
         wait_until(answers_health(base_url), process, " ".join(command))
         yield Served(base_url, stderr)
     finally:
-        stop(process)
+        stop_with_descendants([process])
         print(stderr.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,13 @@ import httpx
 import pytest
 
 from tests.observability.scrape import SPEC_FAMILIES, Scrape, scrape, scrape_until
-from tests.support.processes import PrivateRedis, free_port, praxis_serve, running_private_redis
+from tests.support.processes import (
+    PrivateRedis,
+    base_url_of,
+    praxis_serve,
+    running_private_redis,
+    serve_env,
+)
 
 WORKERS = 2
 ROUTE = "/api/v1/tags"  # one statement, no token
@@ -40,22 +45,15 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
 def two_workers(
     database_url: str, private_redis: PrivateRedis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    port = free_port()
     data_dir = tmp_path_factory.mktemp("data")
-    env = {
-        "ENV": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": private_redis.url,
-        "REDIS_KEY_PREFIX": f"praxis-metrics-{uuid.uuid4().hex[:8]}:",
-        "PORT": str(port),
-        "WORKERS": str(WORKERS),
-        "JWT_SECRET": "metrics-secret-" + "x" * 40,
-        "RATE_LIMIT_ANON": "100000/minute",
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = serve_env(
+        database_url=database_url,
+        redis_url=private_redis.url,
+        workers=WORKERS,
+        data_dir=data_dir,
+    )
     with praxis_serve(env, data_dir / "server.log") as process:
-        yield Served(f"http://127.0.0.1:{port}", data_dir / "metrics", process.pid)
+        yield Served(base_url_of(env), data_dir / "metrics", process.pid)
 
 
 def burst(base_url: str, path: str, count: int) -> list[int]:

@@ -18,7 +18,8 @@ from tests.observability.otlp_receivers import (
     grpc_receiver,
     http_receiver,
 )
-from tests.observability.served import PRAXIS_SERVE, server_env, serving_process, traceparent_ids
+from tests.observability.served import server_env, serving_process, traceparent_ids
+from tests.support.processes import PRAXIS_SERVE
 
 INCOMING_TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 INCOMING_SPAN_ID = "b7ad6b7169203331"

@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import redis
@@ -22,6 +24,10 @@ STOP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 0.05
 # `praxis ARGS...` with environment changes as keywords, run to its end (tests/ops' fixture).
 Praxis = Callable[..., subprocess.CompletedProcess[str]]
+# Quotas no functional test reaches; the rate-limit tests set their own.
+HUGE_QUOTA = "100000/minute"
+SERVED_JWT_SECRET = "served-test-secret-" + "x" * 40  # noqa: S105 - a test process's key
+PRAXIS_SERVE = ("-m", "service", "serve")
 
 
 def free_port() -> int:
@@ -44,13 +50,22 @@ def wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], what
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    stop_all([process])
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to every process still running, at once (their shutdowns overlap), then wait for
+    each; one that outlives the deadline is killed. Never a second SIGTERM: Sanic's manager
+    takes that as "kill the workers now"."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
 def answers_health(base_url: str) -> Callable[[], bool]:
@@ -87,10 +102,29 @@ def descendants_of(pid: int) -> list[int]:
     return found
 
 
+def sanic_workers_of(pid: int) -> list[int]:
+    """The Sanic worker processes among ``pid``'s descendants, while they run (Sanic sets
+    ``SANIC_WORKER_NAME`` in each worker's environment; a process that ended shows none)."""
+    workers = []
+    for child in descendants_of(pid):
+        with contextlib.suppress(OSError):  # ended meanwhile
+            if b"SANIC_WORKER_NAME=" in Path(f"/proc/{child}/environ").read_bytes():
+                workers.append(child)
+    return workers
+
+
 def open_tcp_sockets(pids: list[int]) -> int:
     """TCP sockets the processes hold (connections and listeners). Not files (a worker opens
     its metrics files on its first request) nor Unix sockets (the worker manager's own)."""
-    tcp = _tcp_inodes()
+    return len(_socket_inodes(pids) & _tcp_inodes())
+
+
+def tcp_connections_to(port: int, pids: list[int]) -> int:
+    """Established TCP connections the processes hold to ``port`` on this host."""
+    return len(_socket_inodes(pids) & _tcp_inodes(remote_port=port, established=True))
+
+
+def _socket_inodes(pids: list[int]) -> set[str]:
     inodes: set[str] = set()
     for pid in pids:
         try:
@@ -102,33 +136,128 @@ def open_tcp_sockets(pids: list[int]) -> int:
                 target = os.readlink(f"/proc/{pid}/fd/{name}")
                 if target.startswith("socket:["):
                     inodes.add(target.removeprefix("socket:[").removesuffix("]"))
-    return len(inodes & tcp)
+    return inodes
 
 
-def _tcp_inodes() -> set[str]:
+def _tcp_inodes(remote_port: int | None = None, established: bool = False) -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
-            inodes.add(line.split()[9])  # the tenth column is the socket's inode
+            # local address, remote address (hex ip:port), state (01: established), ..., inode
+            _, _, remote, state, *rest = line.split()
+            if remote_port is not None and int(remote.rsplit(":", 1)[1], 16) != remote_port:
+                continue
+            if established and state != "01":
+                continue
+            inodes.add(rest[5])  # the tenth column is the socket's inode
     return inodes
+
+
+def serve_env(
+    *,
+    database_url: str,
+    redis_url: str,
+    data_dir: Path,
+    workers: int = 1,
+    key_prefix: str | None = None,
+    **changes: str,
+) -> dict[str, str]:
+    """The environment of a test's ``praxis serve`` (for ``praxis_serve``): on a free port of
+    127.0.0.1, every quota out of reach, warnings and errors logged, and Redis keys under
+    ``key_prefix`` (a fresh one unless given: a test sharing the harness's namespace passes its
+    own). ``changes`` (variable names as keywords) are applied last, over all of that."""
+    return {
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": key_prefix or f"praxis-served-{uuid.uuid4().hex[:8]}:",
+        "HOST": "127.0.0.1",
+        "PORT": str(free_port()),
+        "WORKERS": str(workers),
+        "JWT_SECRET": SERVED_JWT_SECRET,
+        "RATE_LIMIT_ANON": HUGE_QUOTA,
+        "RATE_LIMIT_USER": HUGE_QUOTA,
+        "RATE_LIMIT_AUTH": HUGE_QUOTA,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        **changes,
+    }
+
+
+def start_server(
+    arguments: Sequence[str], env: dict[str, str], stdout: IO[str], stderr: IO[str]
+) -> subprocess.Popen[bytes]:
+    """``python ARGUMENTS...`` with exactly ``env``, in a process group of its own: when its
+    workers do not acknowledge their start in time (30 s: a CPU-starved machine), or on a second
+    SIGTERM, Sanic's manager SIGKILLs its whole process group, which would otherwise be the test
+    run's own (pytest, and every other server the test started)."""
+    command = [sys.executable, *arguments]
+    return subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, start_new_session=True)
+
+
+def base_url_of(env: dict[str, str]) -> str:
+    """Where a process started with ``env`` (from ``serve_env``) serves."""
+    return f"http://127.0.0.1:{env['PORT']}"
 
 
 @contextmanager
 def praxis_serve(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``praxis serve`` with ``env`` (over this process's environment; ``PORT`` is required),
     serving when the block starts and stopped when it ends."""
-    environment = {**os.environ, **env}
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the CLI sets its own per DATA_DIR
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=environment, stdout=log, stderr=log
-        )
-    try:
-        wait_until(answers_health(f"http://127.0.0.1:{env['PORT']}"), process, "praxis serve")
+    with praxis_serve_all([(env, log_path)]) as (process,):
         yield process
+
+
+@contextmanager
+def praxis_serve_all(
+    runs: Sequence[tuple[dict[str, str], Path]],
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Several ``praxis serve`` (an environment and a log file each), all serving when the block
+    starts and stopped together (their shutdowns overlap) when it ends. They start one after
+    the other: start-ups overlapping on a busy machine can outlast Sanic's 30 s for its workers
+    to acknowledge theirs."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for env, log_path in runs:
+            environment = {**os.environ, **env}
+            environment.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the CLI sets its own per DATA_DIR
+            with log_path.open("w") as log:
+                process = start_server(PRAXIS_SERVE, environment, log, log)
+            processes.append(process)
+            wait_until(answers_health(base_url_of(env)), process, "praxis serve")
+        yield processes
     finally:
-        stop(process)
-        print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+        stop_with_descendants(processes)
+        for _, log_path in runs[: len(processes)]:  # those started
+            print(log_path.read_text()[-4000:])  # noqa: T201 - shown by pytest only on failure
+
+
+def stop_with_descendants(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """``stop_all``, then SIGKILL to what they had started that still runs: a main process
+    killed after its stop timeout (Sanic's, e.g. stopped while a worker was still starting)
+    leaves its workers and its multiprocessing helpers running."""
+    started = [
+        (pid, started_at(pid)) for process in processes for pid in descendants_of(process.pid)
+    ]
+    stop_all(processes)
+    kill_if_still_running(started)
+
+
+def started_at(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): with the pid, its identity."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # the process ended meanwhile
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of proc(5)
+
+
+def kill_if_still_running(processes: list[tuple[int, str | None]]) -> None:
+    """SIGKILL each (pid, start time) still running: never another process given that pid."""
+    for pid, started in processes:
+        if started is not None and started_at(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 class PrivateRedis:

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.kit import rbac
-from service.kit.fields import NO_NUL_PATTERN, refusing_nul
+from service.kit.fields import END_OF_TEXT, NO_NUL_PATTERN, refusing_nul
 
 # What Sanic's ``slug`` path type matches, so every role can be named in PUT /roles/<name>; the
 # same rule as a JSON-schema pattern for the OpenAPI document (Python's regex dialect).
-ROLE_NAME_FIELD_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ROLE_NAME_FIELD_PATTERN = rf"^[a-z0-9]+(?:-[a-z0-9]+)*{END_OF_TEXT}"
 ROLE_NAME_PATTERN = re.compile(ROLE_NAME_FIELD_PATTERN)
 ROLE_NAME_MAX_LENGTH = 64
 

@@ -66,8 +66,8 @@ async def update_user(user_id: uuid.UUID, data: UserUpdate, write: UserWrite) ->
         await queries.update(conn, user_id, {name: c["after"] for name, c in changes.items()})
         await write.actor.record(conn, "user.update", (TARGET_TYPE, str(user_id)), changes)
         after = await _locked_user(conn, user_id)
-    if "is_active" in changes:
-        await write.principals.bump_users([user_id])
+    # Activity and the profile (email, display name) are both in the user's cached principal.
+    await write.principals.bump_users([user_id])
     return _user_out(after)
 
 

@@ -130,6 +130,9 @@ def test_tags_may_be_empty(api: Api, editor: Account) -> None:
         ({"tags": ["  "]}, "tags.0"),
         ({"slug": "Not A Slug"}, "slug"),
         ({"slug": "trailing-"}, "slug"),
+        # Python's ``$`` matches before a final newline; the patterns must not let one through.
+        ({"slug": "newline\n"}, "slug"),
+        ({"category": "newline\n"}, "category"),
         ({"owner": "me"}, "owner"),
     ],
 )

@@ -69,6 +69,7 @@ def test_an_unknown_permission_or_a_bad_name_is_422(api: Api, make: Factories) -
     for body in (
         {"name": "x", "permissions": ["content:*"]},
         {"name": "Bad Name"},
+        {"name": "newline\n"},  # it could never be named in PUT /roles/<name>
         {"name": "x", "builtin": True},
         {"name": "x", "description": "a\x00b"},
     ):

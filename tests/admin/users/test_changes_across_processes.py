@@ -12,7 +12,7 @@ import pytest
 
 from service.config import Settings
 from tests.support.factories import Factories
-from tests.support.processes import free_port, praxis_serve
+from tests.support.processes import base_url_of, praxis_serve, serve_env
 from tests.test_multiworker import ServedProcess
 
 WORKERS = 2
@@ -22,23 +22,16 @@ ME = "/api/v1/users/me"
 
 
 def start(settings: Settings, directory: Path) -> Iterator[ServedProcess]:
-    port = free_port()
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "JWT_SECRET": settings.jwt_secret,
-        "ENV": "test",
-        "PORT": str(port),
-        "WORKERS": str(WORKERS),
-        "RATE_LIMIT_ANON": "100000/minute",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_AUTH": "100000/minute",
-        "DATA_DIR": str(directory),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = serve_env(
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        workers=WORKERS,
+        data_dir=directory,
+        key_prefix=settings.redis_key_prefix,
+        JWT_SECRET=settings.jwt_secret,
+    )
     with praxis_serve(env, directory / "server.log"):
-        yield ServedProcess(f"http://127.0.0.1:{port}", directory / "metrics")
+        yield ServedProcess(base_url_of(env), directory / "metrics")
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,15 @@ def test_patch_changes_the_display_name_and_audits_before_and_after(
     assert record.request_id == "rename-1"
 
 
+def test_the_users_next_request_sees_the_changed_profile(api: Api, make: Factories) -> None:
+    admin, user = make.admin(), make.user(display_name="Before")
+    assert api.get(ME, token=user.token).json()["display_name"] == "Before"  # now cached
+
+    api.patch(f"{USERS}/{user.id}", token=admin.token, json={"display_name": "After"})
+
+    assert api.get(ME, token=user.token).json()["display_name"] == "After"
+
+
 def test_an_unchanged_patch_leaves_no_audit_record(
     api: Api, make: Factories, server: Server
 ) -> None:
