@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,29 @@ class Files:
     me: Path  # /users/me, with each member's token
     tokens: Path
     slugs: Path
+
+
+@contextmanager
+def exclusive_use() -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock on the bench database's name for the block: a second run
+    against the same server (from another checkout, say) would recreate the database under the
+    first one and, on one machine, measure it too. It refuses to start instead."""
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(ADMIN_URL))
+    try:
+        # The session-level lock lasts as long as this connection, idle between the loop's runs.
+        locked = loop.run_until_complete(
+            conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", DATABASE)
+        )
+        if not locked:
+            raise SystemExit(
+                f"another benchmark run is using {DATABASE} on this PostgreSQL server; "
+                "wait for it to end (two runs on one machine measure each other)"
+            )
+        yield
+    finally:
+        loop.run_until_complete(conn.close())
+        loop.close()
 
 
 def database_url() -> str:

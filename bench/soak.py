@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_options(["--quick", "--members", str(args.members)])
     WORK.mkdir(parents=True, exist_ok=True)
     slices = max(WARM_UP_SLICES + 1, round(args.minutes * 60 / args.slice))
-    with private_redis() as redis_url:
+    # One run at a time per PostgreSQL server: the suite's database is recreated by each.
+    with dataset.exclusive_use(), private_redis() as redis_url:
         # No baseline is served here: the FastAPI interpreter is never used.
         bench = Bench(options, find_wrk(), redis_url, Path(sys.executable))
         members = bench.seed()

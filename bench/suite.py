@@ -136,7 +136,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     return Options(
         quick=quick,
         rounds=args.rounds or (1 if quick else 2),
-        duration=args.duration or (3 if quick else 8),
+        duration=args.duration or (2 if quick else 8),
         warm_up=args.warm_up or (1 if quick else 2),
         connections=args.connections,
         mix_connections=args.mix_connections,
@@ -486,8 +486,9 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True)
     info = meta(options, fastapi, wrk)
     bench = Bench(options, wrk, redis_url, fastapi)
-    measurements = bench.run()
-    comparisons = bench.comparisons() if options.comparisons else []
+    with dataset.exclusive_use():
+        measurements = bench.run()
+        comparisons = bench.comparisons() if options.comparisons else []
     info["load average after (1/5/15 min)"] = load_average()
     phases = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in bench.seconds.items())
     info["duration"] = f"{time.monotonic() - began:.0f} s ({phases})"
