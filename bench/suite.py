@@ -1,7 +1,7 @@
 """The benchmark suite: the service's main endpoints under wrk, against a bare Sanic hello and a
 bare FastAPI app measured in the same run, with the issue's targets marked PASS or MISS.
 
-    make bench                              # the whole suite (about 15 minutes)
+    make bench                              # the whole suite (about 20 minutes)
     make bench-quick                        # one short round, one worker: under 2 minutes
     uv run python -m bench.suite --rounds 3 --duration 10
 
