@@ -18,10 +18,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.driver import say
+from bench.driver import ADMIN_URL, say
 from service.ops.seed import BULK_PASSWORD
 
-ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = "praxis_bench"
 SESSIONS_PER_MEMBER = 30
 HISTORY_PAGE = 20
@@ -84,15 +83,6 @@ def exclusive_use() -> Iterator[None]:
 
 def database_url() -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
-
-
-async def recreate_database() -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await conn.close()
 
 
 def seed(members: int) -> None:

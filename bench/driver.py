@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from bench import cpu
@@ -164,6 +165,19 @@ async def load_with_asyncio(base_url: str, path: str, seconds: int, connections:
 
 def fmt(rates: list[float]) -> str:
     return "[" + ", ".join(f"{rate:.0f}" for rate in rates) + "]"
+
+
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+async def recreate_database(name: str) -> None:
+    """Drop the benchmark's database ``name`` (its sessions too) and create it empty."""
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
 
 
 def free_port() -> int:

@@ -48,6 +48,7 @@ from typing import Any
 import asyncpg
 from tortoise.transactions import in_transaction
 
+from bench.driver import ADMIN_URL, recreate_database
 from service.admin.content import service as admin_content_service
 from service.admin.content.schemas import ContentCreate, ContentUpdate
 from service.app_context import AppContext
@@ -67,7 +68,6 @@ from service.sessions.schemas import (
     StartSessionRequest,
 )
 
-ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = "praxis_bench_indexes"
 # The hot-query indexes, and the stored full-text document with its GIN index.
 INDEX_MIGRATIONS = (2, 4)
@@ -138,15 +138,6 @@ def run_db_function(name: str, *args: int) -> None:
         f"asyncio.run(db.{name}(sys.argv[1], *map(int, sys.argv[2:])))"
     )
     subprocess.run([sys.executable, "-c", code, database_url(), *map(str, args)], check=True)
-
-
-async def recreate_database() -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await conn.close()
 
 
 async def add_events_and_analyze() -> None:
@@ -594,7 +585,7 @@ def main() -> None:
         parser.error("--repeat and --write-rounds must be at least 1")
 
     if not args.reuse:
-        asyncio.run(recreate_database())
+        asyncio.run(recreate_database(DATABASE))
         praxis("migrate")
         started = time.perf_counter()
         praxis(

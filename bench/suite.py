@@ -43,7 +43,7 @@ from typing import Literal
 import redis
 
 from bench import baselines, cpu, dataset, ratelimit_bench, tracing_bench
-from bench.driver import free_port, say, started
+from bench.driver import free_port, recreate_database, say, started
 from bench.report import (
     CONTENT_DETAIL,
     CONTENT_LIST,
@@ -250,7 +250,7 @@ class Bench:
 
     def seed(self) -> list[dataset.Member]:
         started_at = time.monotonic()
-        asyncio.run(dataset.recreate_database())
+        asyncio.run(recreate_database(dataset.DATABASE))
         dataset.seed(self.options.members)
         members = asyncio.run(dataset.members_with_full_history(self.options.members))
         self.seconds["seeding"] = time.monotonic() - started_at
