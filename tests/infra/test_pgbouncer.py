@@ -246,6 +246,7 @@ def test_a_member_reads_content_and_practises_through_pgbouncer(
     member, slug = bounced.member, bounced.slug
     assert http.get(ME, headers=member).status_code == 200
     page = http.get(CONTENT, params={"limit": 5})
+    assert page.status_code == 200, page.text
     assert slug in [item["slug"] for item in page.json()["items"]], page.text
     assert http.get(f"{CONTENT}/{slug}").json()["slug"] == slug
 
@@ -262,6 +263,7 @@ def test_a_member_reads_content_and_practises_through_pgbouncer(
     assert completed.json()["status"] == "completed", completed.text
 
     history = http.get(HISTORY, headers=member, params={"limit": 100})
+    assert history.status_code == 200, history.text
     mine = [item for item in history.json()["items"] if item["id"] == started.json()["id"]]
     assert [(item["status"], item["event_count"]) for item in mine] == [("completed", 1)]
 
