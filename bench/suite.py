@@ -28,6 +28,7 @@ import os
 import platform
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +43,7 @@ from typing import Literal
 
 import redis
 
-from bench import baselines, cpu, dataset, ratelimit_bench, tracing_bench
+from bench import baselines, cpu, dataset, ratelimit_bench, tracing_bench, tracing_floor
 from bench.driver import free_port, recreate_database, say, started
 from bench.report import (
     CONTENT_DETAIL,
@@ -372,6 +373,7 @@ class Bench:
         tracing, path = tracing_bench.compare(
             rounds, duration, connections, self.redis_url, self.wrk, **env
         )
+        floor = tracing_floor.measure(self.redis_url)
         how = f"wrk -t1 -c{connections}, {rounds} rounds × {duration} s per mode, 1 worker"
         self.seconds["comparisons"] = time.monotonic() - started_at
         return [
@@ -383,7 +385,9 @@ class Bench:
             ),
             ModeComparison(
                 "Tracing on/export/sample/off (bench.tracing_bench)",
-                f"GET {path} (cached); {how}.",
+                f"GET {path} (cached); {how}. "
+                + "; ".join(tracing_floor.describe(floor, statistics.median(tracing["off"])))
+                + " (bench.tracing_floor).",
                 "off",
                 tracing,
             ),

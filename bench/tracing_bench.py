@@ -43,6 +43,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from bench import tracing_floor
 from bench.driver import find_wrk, fmt, free_port, say, server_env, serving, warm_up_and_load
 from service.infra.redis_client import LOCAL_REDIS_URL, redis_answers
 
@@ -111,7 +112,7 @@ def main() -> int:
         say(f"no Redis answers at {redis_url}; set REDIS_URL")
         return 1
     results, path = compare(args.rounds, args.duration, args.connections, redis_url, find_wrk())
-    return report(results, args, path)
+    return report(results, args, path, tracing_floor.measure(redis_url))
 
 
 def compare(
@@ -203,7 +204,12 @@ def content_path(redis_url: str, changes: dict[str, str]) -> str:
     return f"/api/v1/content/{items[0]['slug']}"
 
 
-def report(results: dict[str, list[float]], args: argparse.Namespace, path: str) -> int:
+def report(
+    results: dict[str, list[float]],
+    args: argparse.Namespace,
+    path: str,
+    floor: tracing_floor.Floor,
+) -> int:
     medians = {mode: statistics.median(rates) for mode, rates in results.items()}
     off = medians["off"]
     say("")
@@ -217,6 +223,8 @@ def report(results: dict[str, list[float]], args: argparse.Namespace, path: str)
     ratio = medians["export"] / off
     verdict = "meets" if ratio >= TARGET_EXPORT_RATIO else "misses"
     say(f"export / off {ratio:.2f} {verdict} the target of {TARGET_EXPORT_RATIO}")
+    for line in tracing_floor.describe(floor, off):
+        say(line)
     say("the load generator runs on the same CPUs: compare the modes, not the absolute figures")
     return 0
 

@@ -1,0 +1,144 @@
+"""What the OpenTelemetry SDK costs by itself, before any line of Praxis runs: the CPU time of
+one SERVER span as the service records it, and what the official Redis instrumentation adds
+to one Redis command. A cached content read records exactly these two spans, so their sum is a
+floor under tracing's cost per request, and bounds the on/off throughput ratio from above.
+
+    uv run python -m bench.tracing_floor              # 20 000 spans, 5 000 Redis GETs
+
+``make bench`` prints it beside the tracing modes (bench.tracing_bench). Needs Redis
+(``REDIS_URL``, default ``redis://127.0.0.1:6379/0``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
+from redis.asyncio import Redis
+
+from bench.driver import say
+from service.infra.redis_client import LOCAL_REDIS_URL
+
+# What observability.tracing puts on a SERVER span: five attributes at its start, the status
+# code at its end, an incoming traceparent extracted and the outgoing one formatted.
+SERVER_ATTRIBUTES: dict[str, str | int] = {
+    "http.request.method": "GET",
+    "url.path": "/api/v1/content/python-practice-1",
+    "url.scheme": "http",
+    "client.address": "127.0.0.1",
+    "http.route": "/api/v1/content/<slug>",
+}
+INCOMING_HEADERS = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+KEY = "praxis-bench-floor"
+VALUE = "x" * 2048  # about a cached content item's size
+ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class Floor:
+    server_span_us: float
+    redis_span_us: float
+
+    @property
+    def cached_read_us(self) -> float:
+        """A cached read's spans: its SERVER span and the rate limiter's one Redis call."""
+        return self.server_span_us + self.redis_span_us
+
+    def best_ratio(self, untraced_rate: float) -> float:
+        """The highest on/off throughput ratio the SDK leaves possible when untraced requests
+        run at ``untraced_rate`` per second and tracing costs nothing beyond this floor."""
+        return 1 / (1 + self.cached_read_us * untraced_rate / 1e6)
+
+
+def cpu_us_per_call(work: Callable[[], object], calls: int) -> float:
+    started = time.process_time()
+    for _ in range(calls):
+        work()
+    return (time.process_time() - started) / calls * 1e6
+
+
+def server_span(tracer: trace.Tracer) -> str:
+    """One SERVER span's life; the ``traceparent`` the response would carry."""
+    parent = propagate.extract(INCOMING_HEADERS, context=otel_context.Context())
+    name = "GET /api/v1/content/<slug>"
+    span = tracer.start_span(name, parent, SpanKind.SERVER, SERVER_ATTRIBUTES)
+    token = otel_context.attach(trace.set_span_in_context(span, parent))
+    ids = span.get_span_context()
+    traceparent = f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
+    span.set_attribute("http.response.status_code", 200)
+    span.end()
+    otel_context.detach(token)
+    return traceparent
+
+
+async def redis_get_us(url: str, calls: int) -> float:
+    """CPU time of one GET, awaited one at a time (the network wait costs no CPU)."""
+    client = Redis.from_url(url)
+    try:
+        await client.set(KEY, VALUE, ex=60)
+        started = time.process_time()
+        for _ in range(calls):
+            await client.get(KEY)
+        return (time.process_time() - started) / calls * 1e6
+    finally:
+        await client.aclose()
+
+
+def measure(redis_url: str, spans: int = 20_000, commands: int = 5_000) -> Floor:
+    """Medians of ``ROUNDS`` alternating rounds; a provider without processors, as tracing on
+    without an exporter: exporting only adds to this."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    tracer = provider.get_tracer("praxis-floor")
+    instrumentor = RedisInstrumentor()
+    server, plain, traced = [], [], []
+    for _ in range(ROUNDS):
+        server.append(cpu_us_per_call(lambda: server_span(tracer), spans // ROUNDS))
+        plain.append(asyncio.run(redis_get_us(redis_url, commands // ROUNDS)))
+        instrumentor.instrument(tracer_provider=provider)
+        try:
+            traced.append(asyncio.run(redis_get_us(redis_url, commands // ROUNDS)))
+        finally:
+            instrumentor.uninstrument()
+    provider.shutdown()
+    redis_span = statistics.median(traced) - statistics.median(plain)
+    return Floor(statistics.median(server), redis_span)
+
+
+def describe(floor: Floor, untraced_rate: float | None = None) -> list[str]:
+    spans = (
+        f"SDK floor: SERVER span {floor.server_span_us:.0f} µs + Redis CLIENT span "
+        f"{floor.redis_span_us:.0f} µs = {floor.cached_read_us:.0f} µs of CPU per cached read"
+    )
+    lines = [spans]
+    if untraced_rate:
+        lines.append(
+            f"at {untraced_rate:.0f} req/s untraced, that floor alone caps on / off at "
+            f"{floor.best_ratio(untraced_rate):.2f}"
+        )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--commands", type=int, default=5_000)
+    args = parser.parse_args()
+    floor = measure(os.environ.get("REDIS_URL", LOCAL_REDIS_URL), args.spans, args.commands)
+    for line in describe(floor):
+        say(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
