@@ -6,22 +6,17 @@ with no 5xx."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.mmap_dict import MmapedDict
 
 from tests.support.api import ME
+from tests.support.metrics import rate_limit_decisions_by_worker
 from tests.support.processes import PrivateRedis, base_url_of, praxis_serve, serve_env
 
 WORKERS = 2
-# prometheus_client's reader of one process's metrics file: (key, value, timestamp, offset) rows.
-read_metric_values: Callable[[str], Iterable[tuple[str, float, float, int]]] = (
-    MmapedDict.read_all_values_from_file
-)
 QUOTA = 12  # per hour: one request's worth refills every 5 minutes, never during this module
 LIMITED_PATH = ME  # without a token: 401 before any database work
 
@@ -33,12 +28,7 @@ class ServedProcess:
 
     def workers_that_decided(self) -> set[str]:
         """Worker pids whose metrics files hold a rate-limit decision (one file per process)."""
-        pids = set()
-        for path in self.metrics_dir.glob("counter_*.db"):
-            keys = [key for key, *_ in read_metric_values(str(path))]
-            if any(json.loads(key)[0] == "praxis_rate_limit_decisions" for key in keys):
-                pids.add(path.stem.removeprefix("counter_"))
-        return pids
+        return set(rate_limit_decisions_by_worker(self.metrics_dir))
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,21 @@
-"""Readings of this process's Prometheus registry: queries per request and cache outcomes."""
+"""Readings of this process's Prometheus registry (queries per request, cache outcomes), and of a
+served process's metrics files (one per worker)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import httpx
 from prometheus_client import REGISTRY
+from prometheus_client.mmap_dict import MmapedDict
+
+# prometheus_client's reader of one process's metrics file: (key, value, timestamp, offset) rows.
+read_metric_values: Callable[[str], Iterable[tuple[str, float, float, int]]] = (
+    MmapedDict.read_all_values_from_file
+)
 
 
 def queries_issued(route: str, call: Callable[[], httpx.Response]) -> tuple[int, httpx.Response]:
@@ -43,3 +53,14 @@ class CacheCounts:
         """Every non-zero delta, as ``{"redis/hit": 1, ...}``."""
         found = {f"{c}/{r}": self.delta(c, r) for c, r in self.SERIES}
         return {name: n for name, n in found.items() if n}
+
+
+def rate_limit_decisions_by_worker(metrics_dir: Path) -> Counter[str]:
+    """How many rate-limit decisions each worker of a served process made, by pid (its metrics
+    file is ``counter_<pid>.db``); a worker that made none is absent."""
+    decisions: Counter[str] = Counter()
+    for path in metrics_dir.glob("counter_*.db"):
+        for key, value, *_ in read_metric_values(str(path)):
+            if json.loads(key)[0] == "praxis_rate_limit_decisions" and value:
+                decisions[path.stem.removeprefix("counter_")] += int(value)
+    return decisions
