@@ -130,13 +130,16 @@ def _register_listeners(app: PraxisApp) -> None:
         app.ctx.database_url = database.url
         await db.init_orm(database.url, db.pool_limits(settings), pgbouncer=settings.db_pgbouncer)
         redis = await redis_client.resolve_redis(settings)
-        app.ctx.redis = redis_client.connect(redis.url) if redis.url else None
+        app.ctx.redis = (
+            redis_client.connect(redis.url, settings.redis_cluster) if redis.url else None
+        )
         app.ctx.redis_breaker = ReportingBreaker()
         app.ctx.principal_cache = PrincipalCache(
             app.ctx.redis,
             app.ctx.redis_breaker,
             settings.redis_key_prefix,
             settings.cache_ttl_seconds,
+            cluster=settings.redis_cluster,
         )
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)

@@ -7,12 +7,11 @@ import asyncio
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, TypeAlias
 
-from redis.asyncio import Redis
 from sanic import Request, Sanic
 from sanic.config import Config
 
 from service.config import Settings
-from service.infra.redis_client import RedisBreaker
+from service.infra.redis_client import RedisBreaker, RedisClient
 from service.kit.principal_cache import PrincipalCache
 
 if TYPE_CHECKING:
@@ -27,7 +26,7 @@ class AppContext:
     def __init__(self, settings: Settings, verified_tokens: VerifiedTokens) -> None:
         self.settings = settings
         # Opened by the server's start listener; None without Redis (in-process fallbacks).
-        self.redis: Redis | None = None
+        self.redis: RedisClient | None = None
         # Shared by the cache and the limiter: once Redis fails, both stay off it for a while.
         self.redis_breaker = RedisBreaker()
         # The callers' cached permissions; given the Redis client by the start listener.

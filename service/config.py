@@ -6,8 +6,9 @@ import re
 import secrets
 from functools import cached_property
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RATE_LIMIT_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
 
     database_url: str = "auto"
     redis_url: str = "auto"
+    # REDIS_URL names a seed node of a Redis Cluster (docs/operations.md, "Redis Cluster").
+    redis_cluster: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # The address clients use (behind a proxy, not the listen address): the base of problem type
@@ -119,6 +122,20 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}")
         return upper
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_node(self) -> Settings:
+        if not self.redis_cluster:
+            return self
+        # "auto" finds a single server, never a cluster, and "none" has nothing to cluster.
+        if self.redis_url.strip().lower() in {"auto", "none"}:
+            raise ValueError(
+                "REDIS_CLUSTER=true needs REDIS_URL naming a node of the cluster, "
+                "such as redis://redis-0:6379/0"
+            )
+        if urlsplit(self.redis_url).path.strip("/") not in {"", "0"}:
+            raise ValueError("a Redis Cluster has database 0 alone: REDIS_URL must name no other")
+        return self
 
     @property
     def is_production(self) -> bool:

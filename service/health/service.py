@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
+
+from service.infra.redis_client import RedisClient, ping
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -75,12 +76,12 @@ class DatabaseProbe:
             self._conn = None
 
 
-async def check_redis(redis: Redis | None) -> CheckResult:
+async def check_redis(redis: RedisClient | None) -> CheckResult:
     started = time.perf_counter()
     if redis is None:
         return CheckResult("warn", 0.0, "no Redis configured: in-process fallbacks serving")
     try:
-        await asyncio.wait_for(redis.ping(), CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(ping(redis), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - fallbacks keep serving: a warning, not a failure
         return CheckResult("warn", _elapsed_ms(started), _describe(exc) + "; fallbacks serving")
     return CheckResult("pass", _elapsed_ms(started))

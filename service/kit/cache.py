@@ -14,12 +14,14 @@ and each worker keeps the bodies it served in memory under the generation they b
 held under the generation just read is served as it is (``cache="local"``). Only a worker's
 first read of an entry at a generation asks Redis: a Lua script (EVALSHA) reads the generation
 and the entry under it together, and a miss costs one more call (the ``SET ... EX`` of the fresh
-body). The generation is read in the same round trip that admits the request, so a write's INCR
-that completed before a request began is always seen by it: invalidation on the next read still
-holds on every worker at once. The script builds
-the entry key itself, which standalone Redis and Sentinel allow; on Redis Cluster the namespace
-would need a hash tag so both keys share a slot. Concurrent misses of one key in a worker share
-one load (single flight), so an invalidation costs the database one query per page per worker.
+body). The generation is read in the same round trip that admits the request (on a Redis
+Cluster, in a read sent beside it), so a write's INCR that completed before a request began is
+always seen by it: invalidation on the next read still holds on every worker at once. The script
+builds the entry key itself, from the generation it reads; on a Redis Cluster the namespace is a
+hash tag (``praxis:cache:{content}:gen``, ``praxis:cache:{content}:1764...:detail:intro``), so
+the generation and every entry of the namespace share a slot, as the keys of one script must.
+Concurrent misses of one key in a worker share one load (single flight), so an invalidation costs
+the database one query per page per worker.
 
 When Redis is absent, recently failed (the shared breaker is open) or errors, the in-process
 cache answers alone: bounded (LRU) and with the same TTL, keyed by a local generation that every
@@ -38,14 +40,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
 from sanic.response import HTTPResponse, empty, raw
 
 from observability.metrics import CACHE_REQUESTS
 from service.app_context import AppContext, PraxisApp, PraxisRequest
-from service.infra.redis_client import RedisBreaker
+from service.infra.redis_client import REDIS_FAILURES, RedisBreaker, RedisClient, hash_tag
 from service.kit.web import JSON_CONTENT_TYPE
 
 logger = logging.getLogger("praxis.cache")
@@ -54,7 +54,6 @@ LOCAL_MAX_ENTRIES = 1024
 # Clients and shared caches may store a response but must revalidate it (cheap: a 304) each time,
 # because an admin write must be visible to the very next read.
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
-REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 
 # KEYS[1] generation key; ARGV[1]/ARGV[2] entry key before/after the generation; ARGV[3] '1' to
 # bump the generation first (a write that could not reach Redis earlier). A missing generation is
@@ -91,12 +90,12 @@ class CacheScripts:
     """The two scripts registered with one client (redis-py's ``register_script``: EVALSHA, the
     text crosses the wire only after a server restart)."""
 
-    client: Redis
+    client: RedisClient
     lookup: AsyncScript
     bump: AsyncScript
 
     @classmethod
-    def of(cls, client: Redis) -> CacheScripts:
+    def of(cls, client: RedisClient) -> CacheScripts:
         return cls(
             client, client.register_script(LOOKUP_SCRIPT), client.register_script(BUMP_SCRIPT)
         )
@@ -160,7 +159,8 @@ class ReadCache:
         self._resources = resources
         settings = resources.settings
         self.ttl_seconds: int = settings.cache_ttl_seconds
-        base = f"{settings.redis_key_prefix}cache:{namespace}:"
+        tagged = hash_tag(namespace, settings.redis_cluster)
+        base = f"{settings.redis_key_prefix}cache:{tagged}:"
         self.generation_key = base + "gen"
         self._entry_prefix = base
         self._local = LocalCache(local_max_entries, self.ttl_seconds)
@@ -172,14 +172,14 @@ class ReadCache:
         self._registered: CacheScripts | None = None
 
     @property
-    def _redis(self) -> Redis | None:
+    def _redis(self) -> RedisClient | None:
         return self._resources.redis
 
     @property
     def _breaker(self) -> RedisBreaker:
         return self._resources.redis_breaker
 
-    def _scripts(self, redis: Redis) -> CacheScripts:
+    def _scripts(self, redis: RedisClient) -> CacheScripts:
         if self._registered is None or self._registered.client is not redis:
             self._registered = CacheScripts.of(redis)
         return self._registered

@@ -1,7 +1,7 @@
 """The callers' permissions, cached in Redis so that checking them costs no database query and no
 Redis round trip of its own: the rate limiter's one script call per request also answers the
-caller's cached entry (see ratelimit.lua), and this module says what the entry holds and when it
-is still true.
+caller's cached entry (see ratelimit.lua; on a Redis Cluster, a read sent beside it), and this
+module says what the entry holds and when it is still true.
 
 Freshness is by version, not by expiry. Each user has a version counter and all users share an
 epoch; an entry records the version and epoch it was computed at, and is used only while both
@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from service.infra.redis_client import RedisBreaker
+from service.infra.redis_client import REDIS_FAILURES, RedisBreaker, RedisClient, hash_tag
 
 logger = logging.getLogger("praxis.principals")
 
@@ -110,11 +108,18 @@ def _text(counter: bytes | None) -> str:
 
 class PrincipalCache:
     def __init__(
-        self, redis: Redis | None, breaker: RedisBreaker, key_prefix: str, ttl_seconds: int
+        self,
+        redis: RedisClient | None,
+        breaker: RedisBreaker,
+        key_prefix: str,
+        ttl_seconds: int,
+        cluster: bool = False,
     ) -> None:
         self._redis = redis
         self._breaker = breaker
         self._prefix = key_prefix + "principal:"
+        # On a Redis Cluster a user's entry and version share a slot (one MGET reads both).
+        self._cluster = cluster
         self.ttl_seconds = ttl_seconds
         # A bump that did not reach Redis: until the epoch is bumped, entries may be stale.
         self.lost_bump = False
@@ -124,9 +129,10 @@ class PrincipalCache:
         return self._redis is not None and self.ttl_seconds > 0
 
     def keys(self, user_id: uuid.UUID | str) -> PrincipalKeys:
+        user = hash_tag(str(user_id), self._cluster)
         return PrincipalKeys(
-            entry=f"{self._prefix}entry:{user_id}",
-            version=f"{self._prefix}version:{user_id}",
+            entry=f"{self._prefix}entry:{user}",
+            version=f"{self._prefix}version:{user}",
             epoch=f"{self._prefix}epoch",
         )
 
@@ -137,7 +143,7 @@ class PrincipalCache:
         entry = state.encode(lookup.version, lookup.epoch)
         try:
             await self._redis.set(lookup.keys.entry, entry, ex=self.ttl_seconds)
-        except (RedisError, OSError):
+        except REDIS_FAILURES:
             self._breaker.record_failure()
 
     async def bump_users(self, user_ids: list[uuid.UUID]) -> None:
@@ -162,11 +168,13 @@ class PrincipalCache:
             self.lost_bump = True  # this process reads the database meanwhile; settle later
             return
         try:
+            # Not a transaction: on a Redis Cluster the counters live in several slots, and a
+            # cluster pipeline sends each node its own.
             async with self._redis.pipeline(transaction=False) as pipe:
                 for counter in counters:
                     pipe.incr(counter)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             self.lost_bump = True
             self._breaker.record_failure()
             logger.error(

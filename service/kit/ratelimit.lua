@@ -9,7 +9,8 @@
 -- (service/kit/principal_cache.py) and the read caches' generations (service/kit/cache.py).
 --
 -- KEYS[1]  the bucket
--- KEYS[2…] optional: keys read (MGET) and answered as they are, in order
+-- KEYS[2…] optional: keys read (MGET) and answered as they are, in order; never on a Redis
+--          Cluster, where they live in other slots than the bucket (ratelimit.py reads them)
 -- ARGV[1]  quota (requests per window)
 -- ARGV[2]  window in seconds
 -- ARGV[3]  optional: "peek" decides without drawing from the bucket

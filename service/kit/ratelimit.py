@@ -7,6 +7,11 @@ and the read caches' generations (service/kit/cache), so a request costs one Red
 all: no database query while the caller's cached entry is fresh, and no second Redis call for a
 cached read that this worker's memory already holds at that generation.
 
+On a Redis Cluster a script may touch the keys of one slot only, and those keys live in several:
+the bucket's key is tagged by the identity, the principal's by the user, each generation by its
+namespace. There the script decides alone and the other keys are read beside it, concurrently
+(``mget_nonatomic``: one MGET per slot, pipelined per node): two round trips at once, not one.
+
 Algorithm: GCRA (see ratelimit.lua), a token bucket kept as one timestamp per client. It
 has no window edges to burst across, and the Python twin below makes the same decisions.
 
@@ -25,15 +30,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
 from sanic.response import BaseHTTPResponse
 
 from observability.metrics import record_rate_limit_decision
 from service.app_context import PraxisApp, PraxisRequest
 from service.config import RateLimit, Settings
-from service.infra.redis_client import RedisBreaker
+from service.infra.redis_client import REDIS_FAILURES, RedisBreaker, RedisClient, hash_tag
 from service.kit.errors import ApiError, ErrorCode
 from service.kit.principal_cache import PrincipalKeys, PrincipalLookup
 from service.kit.rbac import access_claims, bearer_token
@@ -180,13 +186,14 @@ class RateLimiter:
         self,
         policies: Policies,
         settings: Settings,
-        redis: Redis | None,
+        redis: RedisClient | None,
         breaker: RedisBreaker,
     ) -> None:
         self.policies = policies
         self.mode = settings.rate_limit_mode
         self.local = LocalLimiter()
         self._key_prefix = settings.redis_key_prefix + "ratelimit:"
+        self._cluster = settings.redis_cluster
         self._breaker = breaker
         self._redis = redis
         # EVALSHA; redis-py loads the script and retries when the server answers NOSCRIPT.
@@ -238,7 +245,7 @@ class RateLimiter:
     ) -> Verdict:
         """The decision, and what Redis holds for ``principal`` and under ``generation_keys``.
         ``peek`` decides without drawing from the bucket."""
-        key = f"{self._key_prefix}{policy.name}:{identity}"
+        key = f"{self._key_prefix}{policy.name}:{hash_tag(identity, self._cluster)}"
         verdict = await self._decide_in_redis(key, policy, principal, generation_keys, peek)
         if verdict is None:
             return Verdict(self.local.decide(key, policy, peek))
@@ -256,7 +263,6 @@ class RateLimiter:
         if self._script is None:
             return None
         principal_keys = principal.as_list() if principal else []
-        keys = [key, *principal_keys, *generation_keys]
         args: list[str | int] = [policy.quota, policy.window, *(["peek"] if peek else [])]
         # Waiting for a slot does not count against the socket timeouts; a pile of concurrent
         # calls would, and would open as many new connections at once.
@@ -264,8 +270,10 @@ class RateLimiter:
             if not self._breaker.available():
                 return None
             try:
-                allowed, remaining, microseconds, *read = await self._script(keys=keys, args=args)
-            except (RedisError, OSError):
+                allowed, remaining, microseconds, *read = await self._run(
+                    self._script, key, args, [*principal_keys, *generation_keys]
+                )
+            except REDIS_FAILURES:
                 self._breaker.record_failure()
                 return None
         self._breaker.record_success()
@@ -275,6 +283,26 @@ class RateLimiter:
             PrincipalLookup(principal, *cached) if principal is not None else None,
             {k: v for k, v in zip(generation_keys, generations, strict=True) if v is not None},
         )
+
+    async def _run(
+        self, script: AsyncScript, key: str, args: list[str | int], read_keys: list[str]
+    ) -> list[Any]:
+        """The script's answer for the bucket ``key``: the decision, then the values of
+        ``read_keys``."""
+        if not isinstance(self._redis, RedisCluster):
+            return list(await script(keys=[key, *read_keys], args=args))
+        if not read_keys:
+            return list(await script(keys=[key], args=args))
+        # Both finish (or fail) before the slot of REDIS_CALLS_IN_FLIGHT is given back.
+        decision, values = await asyncio.gather(
+            script(keys=[key], args=args),
+            self._redis.mget_nonatomic(read_keys),
+            return_exceptions=True,
+        )
+        for outcome in (decision, values):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [*decision, *values]
 
 
 def _is_exempt(request: PraxisRequest) -> bool:

@@ -73,9 +73,13 @@ async def _record(
 async def _principal_cache(settings: Settings) -> AsyncIterator[PrincipalCache]:
     """The servers' permission cache, to invalidate what an operator changed."""
     choice = await redis_client.resolve_redis(settings)
-    redis = redis_client.connect(choice.url) if choice.url else None
+    redis = redis_client.connect(choice.url, settings.redis_cluster) if choice.url else None
     cache = PrincipalCache(
-        redis, RedisBreaker(), settings.redis_key_prefix, settings.cache_ttl_seconds
+        redis,
+        RedisBreaker(),
+        settings.redis_key_prefix,
+        settings.cache_ttl_seconds,
+        cluster=settings.redis_cluster,
     )
     try:
         yield cache
@@ -170,5 +174,6 @@ async def _check_redis(settings: Settings, problems: list[str]) -> None:
     choice = await redis_client.resolve_redis(settings)
     if choice.url is None:
         print(f"WARN redis: {choice.reason}")  # noqa: T201
-    elif not await redis_client.redis_answers(choice.url):
-        problems.append("redis: no Redis answers at REDIS_URL")
+    elif not await redis_client.redis_answers(choice.url, settings.redis_cluster):
+        what = "Redis Cluster (each of its masters)" if settings.redis_cluster else "Redis"
+        problems.append(f"redis: no {what} answers at REDIS_URL")
