@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RATE_LIMIT_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
@@ -123,19 +123,23 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return upper
 
-    @model_validator(mode="after")
-    def _cluster_needs_a_node(self) -> Settings:
-        if not self.redis_cluster:
-            return self
+    # A field validator (REDIS_URL is validated before it): an error then quotes this field's
+    # value alone, never the others' (a model validator's quotes all of them, JWT_SECRET too).
+    @field_validator("redis_cluster")
+    @classmethod
+    def _cluster_needs_a_node(cls, cluster: bool, info: ValidationInfo) -> bool:
+        if not cluster:
+            return cluster
+        url: str = info.data.get("redis_url", "")
         # "auto" finds a single server, never a cluster, and "none" has nothing to cluster.
-        if self.redis_url.strip().lower() in {"auto", "none"}:
+        if url.strip().lower() in {"auto", "none"}:
             raise ValueError(
                 "REDIS_CLUSTER=true needs REDIS_URL naming a node of the cluster, "
                 "such as redis://redis-0:6379/0"
             )
-        if urlsplit(self.redis_url).path.strip("/") not in {"", "0"}:
+        if urlsplit(url).path.strip("/") not in {"", "0"}:
             raise ValueError("a Redis Cluster has database 0 alone: REDIS_URL must name no other")
-        return self
+        return cluster
 
     @property
     def is_production(self) -> bool:
