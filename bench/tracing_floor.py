@@ -1,7 +1,8 @@
 """What the OpenTelemetry SDK costs by itself, before any line of Praxis runs: the CPU time of
 one SERVER span as the service records it, and what the official Redis instrumentation adds
-to one Redis command. A cached content read records exactly these two spans, so their sum is a
-floor under tracing's cost per request, and bounds the on/off throughput ratio from above.
+to one Redis command (and that command's own cost, untraced). A cached content read records
+exactly these two spans, so their sum is a floor under tracing's cost per request, and bounds
+the on/off throughput ratio from above.
 
     uv run python -m bench.tracing_floor              # 20 000 spans, 5 000 Redis GETs
 
@@ -49,6 +50,8 @@ ROUNDS = 5
 class Floor:
     server_span_us: float
     redis_span_us: float
+    # An untraced redis-py GET: what the limiter's one Redis call costs the worker by itself.
+    redis_command_us: float
 
     @property
     def cached_read_us(self) -> float:
@@ -112,7 +115,7 @@ def measure(redis_url: str, spans: int = 20_000, commands: int = 5_000) -> Floor
             instrumentor.uninstrument()
     provider.shutdown()
     redis_span = statistics.median(traced) - statistics.median(plain)
-    return Floor(statistics.median(server), redis_span)
+    return Floor(statistics.median(server), redis_span, statistics.median(plain))
 
 
 def describe(floor: Floor, untraced_rate: float | None = None) -> list[str]:
@@ -120,7 +123,7 @@ def describe(floor: Floor, untraced_rate: float | None = None) -> list[str]:
         f"SDK floor: SERVER span {floor.server_span_us:.0f} µs + Redis CLIENT span "
         f"{floor.redis_span_us:.0f} µs = {floor.cached_read_us:.0f} µs of CPU per cached read"
     )
-    lines = [spans]
+    lines = [spans, f"an untraced Redis command: {floor.redis_command_us:.0f} µs of CPU"]
     if untraced_rate:
         lines.append(
             f"at {untraced_rate:.0f} req/s untraced, that floor alone caps on / off at "

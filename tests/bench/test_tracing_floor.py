@@ -23,10 +23,10 @@ def test_the_measured_server_span_continues_the_incoming_trace() -> None:
 
 
 def test_a_floor_caps_the_ratio_by_the_share_of_a_second_its_requests_spend_on_spans() -> None:
-    floor = tracing_floor.Floor(server_span_us=50, redis_span_us=150)
+    floor = tracing_floor.Floor(server_span_us=50, redis_span_us=150, redis_command_us=100)
     # 1 000 untraced requests a second take 200 ms of spans more: at best 1 / 1.2 of the rate.
     assert floor.best_ratio(1000) == pytest.approx(1 / 1.2)
-    assert "caps on / off at 0.83" in tracing_floor.describe(floor, 1000)[1]
+    assert "caps on / off at 0.83" in tracing_floor.describe(floor, 1000)[-1]
 
 
 def test_the_floor_is_measured_on_a_real_redis_in_a_process_of_its_own() -> None:
@@ -41,11 +41,13 @@ def test_the_floor_is_measured_on_a_real_redis_in_a_process_of_its_own() -> None
         check=True,
     )
     figures = re.fullmatch(
-        r"SDK floor: SERVER span (\d+) µs \+ Redis CLIENT span (-?\d+) µs = (\d+) µs .*\n",
+        r"SDK floor: SERVER span (\d+) µs \+ Redis CLIENT span (-?\d+) µs = (\d+) µs .*\n"
+        r"an untraced Redis command: (\d+) µs of CPU\n",
         measured.stdout,
     )
     assert figures is not None, measured.stdout
-    server, redis_span, total = (int(figure) for figure in figures.groups())
+    server, redis_span, total, command = (int(figure) for figure in figures.groups())
     assert server > 0
+    assert command > 0
     assert redis_span > 0
     assert abs(total - server - redis_span) <= 1  # each figure rounded on its own
