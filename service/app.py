@@ -134,12 +134,8 @@ def _register_listeners(app: PraxisApp) -> None:
             redis_client.connect(redis.url, settings.redis_cluster) if redis.url else None
         )
         app.ctx.redis_breaker = ReportingBreaker()
-        app.ctx.principal_cache = PrincipalCache(
-            app.ctx.redis,
-            app.ctx.redis_breaker,
-            settings.redis_key_prefix,
-            settings.cache_ttl_seconds,
-            cluster=settings.redis_cluster,
+        app.ctx.principal_cache = PrincipalCache.from_settings(
+            app.ctx.redis, app.ctx.redis_breaker, settings
         )
         if redis.url is None:
             logger.warning("Redis: %s", redis.reason)

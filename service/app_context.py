@@ -30,9 +30,7 @@ class AppContext:
         # Shared by the cache and the limiter: once Redis fails, both stay off it for a while.
         self.redis_breaker = RedisBreaker()
         # The callers' cached permissions; given the Redis client by the start listener.
-        self.principal_cache = PrincipalCache(
-            None, self.redis_breaker, settings.redis_key_prefix, settings.cache_ttl_seconds
-        )
+        self.principal_cache = PrincipalCache.from_settings(None, self.redis_breaker, settings)
         # Signed by settings.jwt_secret (security imports the error catalog, which needs this
         # module: hence built by the app factory).
         self.verified_tokens = verified_tokens

@@ -25,6 +25,7 @@ from datetime import datetime
 
 import orjson
 
+from service.config import Settings
 from service.infra.redis_client import REDIS_FAILURES, RedisBreaker, RedisClient, hash_tag
 
 logger = logging.getLogger("praxis.principals")
@@ -123,6 +124,19 @@ class PrincipalCache:
         self.ttl_seconds = ttl_seconds
         # A bump that did not reach Redis: until the epoch is bumped, entries may be stale.
         self.lost_bump = False
+
+    @classmethod
+    def from_settings(
+        cls, redis: RedisClient | None, breaker: RedisBreaker, settings: Settings
+    ) -> PrincipalCache:
+        """The service's cache, as its servers and its operator commands share it."""
+        return cls(
+            redis,
+            breaker,
+            settings.redis_key_prefix,
+            settings.cache_ttl_seconds,
+            cluster=settings.redis_cluster,
+        )
 
     @property
     def enabled(self) -> bool:

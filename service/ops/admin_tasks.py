@@ -74,13 +74,7 @@ async def _principal_cache(settings: Settings) -> AsyncIterator[PrincipalCache]:
     """The servers' permission cache, to invalidate what an operator changed."""
     choice = await redis_client.resolve_redis(settings)
     redis = redis_client.connect(choice.url, settings.redis_cluster) if choice.url else None
-    cache = PrincipalCache(
-        redis,
-        RedisBreaker(),
-        settings.redis_key_prefix,
-        settings.cache_ttl_seconds,
-        cluster=settings.redis_cluster,
-    )
+    cache = PrincipalCache.from_settings(redis, RedisBreaker(), settings)
     try:
         yield cache
     finally:
