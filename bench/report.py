@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from bench.service_metrics import Counters
+from bench.tracing_floor import Floor
 from bench.wrk_report import WrkReport
 
 SANIC_HELLO = "Sanic hello"
@@ -159,6 +160,7 @@ class Goal:
     bound: float
     unit: Literal["×", "ms", "%", ""]
     reading: Reading
+    baseline: str | None = None  # the one its reading is a ratio to
 
     def verdict(self, value: float | None) -> str:
         if value is None:
@@ -212,15 +214,19 @@ def cache_hits(summary: Summary, _: dict[tuple[str, int], Summary]) -> float | N
     return summary.cache_hit_ratio
 
 
-VS_SANIC = f"req/s vs {SANIC_HELLO}"
+def rate_vs(scenario: str, bound: float, baseline: str = SANIC_HELLO) -> Goal:
+    """req/s at least ``bound`` times the baseline's in the same run."""
+    return Goal(scenario, f"req/s vs {baseline}", ">=", bound, "×", ratio_to(baseline), baseline)
+
+
 GOALS = (
-    Goal(CONTENT_DETAIL, VS_SANIC, ">=", 0.35, "×", ratio_to(SANIC_HELLO)),
-    Goal(CONTENT_DETAIL, f"req/s vs {FASTAPI_REDIS}", ">=", 1.0, "×", ratio_to(FASTAPI_REDIS)),
-    Goal(CONTENT_LIST, VS_SANIC, ">=", 0.30, "×", ratio_to(SANIC_HELLO)),
-    Goal(USERS_ME, VS_SANIC, ">=", 0.25, "×", ratio_to(SANIC_HELLO)),
-    Goal(HISTORY, VS_SANIC, ">=", 0.15, "×", ratio_to(SANIC_HELLO)),
+    rate_vs(CONTENT_DETAIL, 0.35),
+    rate_vs(CONTENT_DETAIL, 1.0, FASTAPI_REDIS),
+    rate_vs(CONTENT_LIST, 0.30),
+    rate_vs(USERS_ME, 0.25),
+    rate_vs(HISTORY, 0.15),
     Goal(HISTORY, "p99 latency", "<", 50, "ms", p99),
-    Goal(HEALTH, VS_SANIC, ">=", 0.85, "×", ratio_to(SANIC_HELLO)),
+    rate_vs(HEALTH, 0.85),
     Goal(MIX, "p95 latency", "<", 50, "ms", p95),
     Goal(MIX, "p99 latency", "<", 100, "ms", p99),
     Goal(MIX, "errors (non-2xx + transport)", "==", 0, "", errors),
@@ -237,6 +243,77 @@ def evaluate(
         value = goal.reading(summary, summaries) if summary else None
         outcomes.append(Outcome(goal, value, goal.verdict(value)))
     return outcomes
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What every request of a scenario must run beside a bare hello's work, whatever the code:
+    the limiter's one Redis call (which also answers the cache generation and the caller's
+    cached permissions) and the statements no cache serves."""
+
+    redis_commands: int
+    statements: int
+
+    def __str__(self) -> str:
+        parts = [f"{self.redis_commands} Redis"] * bool(self.redis_commands)
+        parts += [f"{self.statements} SQL"] * bool(self.statements)
+        return " + ".join(parts) or "nothing"
+
+
+NEEDS = {
+    HEALTH: Needs(0, 0),  # exempt from the limiter, answered from memory
+    CONTENT_LIST: Needs(1, 0),
+    CONTENT_DETAIL: Needs(1, 0),
+    USERS_ME: Needs(1, 0),
+    HISTORY: Needs(1, 1),
+}
+OUT_OF_REACH, WITHIN_REACH = "out of reach", "within reach"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The best a ratio target can be while every request is traced: the baseline's CPU per
+    request over the least a traced request of the scenario can cost (``Floor``)."""
+
+    goal: Goal
+    needs: Needs
+    least_us: float
+    best_ratio: float
+    measured: float | None
+
+    @property
+    def verdict(self) -> str:
+        return OUT_OF_REACH if self.best_ratio < self.goal.bound else WITHIN_REACH
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.goal.scenario,
+            "what": self.goal.what,
+            "bound": self.goal.bound,
+            "least_cpu_us": self.least_us,
+            "best_ratio": self.best_ratio,
+            "measured": self.measured,
+            "verdict": self.verdict,
+        }
+
+
+def reach(floor: Floor, summaries: dict[tuple[str, int], Summary]) -> list[Reach]:
+    """Each ratio target's best possible value, from the CPU per request of the baselines
+    measured in the same run."""
+    hello = summaries.get((SANIC_HELLO, 1))
+    found = []
+    for goal in GOALS:
+        baseline = summaries.get((goal.baseline, 1)) if goal.baseline else None
+        needs = NEEDS.get(goal.scenario)
+        if hello is None or baseline is None or needs is None:
+            continue
+        least = floor.least_request_us(
+            hello.server_cpu_per_1k * 1000, needs.redis_commands, needs.statements
+        )
+        summary = summaries.get((goal.scenario, 1))
+        measured = goal.reading(summary, summaries) if summary else None
+        found.append(Reach(goal, needs, least, baseline.server_cpu_per_1k * 1000 / least, measured))
+    return found
 
 
 @dataclass(frozen=True)
@@ -301,6 +378,7 @@ class Run:
     meta: dict[str, str]
     measurements: list[Measurement]
     comparisons: list[ModeComparison] = field(default_factory=list)
+    floor: Floor | None = None
 
     @property
     def summaries(self) -> dict[tuple[str, int], Summary]:
@@ -320,6 +398,8 @@ class Run:
             "targets": [outcome.as_json() for outcome in evaluate(summaries)],
             "scaling": [s.as_json() for s in scaling(summaries)],
             "comparisons": [c.as_json() for c in self.comparisons],
+            "floor": asdict(self.floor) if self.floor else None,
+            "reach": [r.as_json() for r in reach(self.floor, summaries)] if self.floor else [],
             "measurements": [m.as_json() for m in self.measurements],
         }
 
@@ -409,6 +489,36 @@ LEGEND = (
 )
 
 
+REACH_LEGEND = (
+    "The least CPU a traced request of the scenario can take, before any line of Praxis runs: "
+    "the Sanic hello's CPU per request in this run, a SERVER span, and each Redis command and "
+    "SQL statement it must run with its CLIENT span (bench.tracing_floor, measured after the "
+    "rounds). Over it, the baseline's CPU per request is the best ratio possible while every "
+    "request is traced; a target above that is out of reach, whatever the service does."
+)
+
+
+def _reach_section(floor: Floor, summaries: dict[tuple[str, int], Summary]) -> list[str]:
+    lines = ["", "## What the floor leaves of the targets", "", REACH_LEGEND, ""]
+    lines += [
+        (
+            f"Floor: SERVER span {floor.server_span_us:.0f} µs; Redis command "
+            f"{floor.redis_command_us:.0f} µs + span {floor.redis_span_us:.0f} µs; SQL statement "
+            f"{floor.statement_us:.0f} µs + span {floor.statement_span_us:.0f} µs."
+        ),
+        "",
+    ]
+    return lines + _table(
+        ["scenario", "target", "must run", "least µs/request", "best possible", "measured"]
+        + ["verdict"],
+        [
+            [r.goal.scenario, f"{r.goal.what} {_bound(r.goal)}", str(r.needs)]
+            + [_number(r.least_us), f"{r.best_ratio:.2f}×", _value(r.measured, "×"), r.verdict]
+            for r in reach(floor, summaries)
+        ],
+    )
+
+
 def render_markdown(run: Run) -> str:
     summaries = run.summaries
     lines = [f"# Praxis benchmark, {run.meta.get('started', '')}", ""]
@@ -426,6 +536,8 @@ def render_markdown(run: Run) -> str:
             for o in outcomes
         ],
     )
+    if run.floor:
+        lines += _reach_section(run.floor, summaries)
     scaled = scaling(summaries)
     if scaled:
         lines += ["", "## Two workers", ""]

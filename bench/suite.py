@@ -363,7 +363,13 @@ class Bench:
                 groups.append([target])
         return groups
 
-    def comparisons(self) -> list[ModeComparison]:
+    def floor(self) -> tracing_floor.Floor:
+        started_at = time.monotonic()
+        floor = tracing_floor.measure(self.redis_url)
+        self.seconds["floor"] = time.monotonic() - started_at
+        return floor
+
+    def comparisons(self, floor: tracing_floor.Floor) -> list[ModeComparison]:
         started_at = time.monotonic()
         options, env = self.options, {"DATABASE_URL": dataset.database_url()}
         rounds, duration, connections = options.rounds, options.duration, options.connections
@@ -373,7 +379,6 @@ class Bench:
         tracing, path = tracing_bench.compare(
             rounds, duration, connections, self.redis_url, self.wrk, **env
         )
-        floor = tracing_floor.measure(self.redis_url)
         how = f"wrk -t1 -c{connections}, {rounds} rounds × {duration} s per mode, 1 worker"
         self.seconds["comparisons"] = time.monotonic() - started_at
         return [
@@ -492,11 +497,12 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(options, wrk, redis_url, fastapi)
     with dataset.exclusive_use():
         measurements = bench.run()
-        comparisons = bench.comparisons() if options.comparisons else []
+        floor = bench.floor()
+        comparisons = bench.comparisons(floor) if options.comparisons else []
     info["load average after (1/5/15 min)"] = load_average()
     phases = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in bench.seconds.items())
     info["duration"] = f"{time.monotonic() - began:.0f} s ({phases})"
-    run = Run(info, measurements, comparisons)
+    run = Run(info, measurements, comparisons, floor)
     markdown = write_results(run, options)
     say("\n" + markdown.read_text())
     say(f"written: {markdown.relative_to(ROOT)} and the JSON beside it")

@@ -9,21 +9,26 @@ from bench.report import (
     CONTENT_DETAIL,
     FASTAPI_REDIS,
     GOALS,
+    HEALTH,
     HISTORY,
     MISS,
     MIX,
+    OUT_OF_REACH,
     PASS,
     SANIC_HELLO,
     UNMEASURED,
+    WITHIN_REACH,
     Measurement,
     ModeComparison,
     Run,
     evaluate,
+    reach,
     render_markdown,
     scaling,
     summarize,
 )
 from bench.service_metrics import Counters
+from bench.tracing_floor import Floor
 from bench.wrk_report import WrkReport
 
 SECONDS = 8.0
@@ -180,3 +185,51 @@ def test_the_markdown_leaves_out_the_two_worker_table_when_none_was_measured() -
     markdown = render_markdown(Run({}, [measured(SANIC_HELLO, wrk(10_000))]))
 
     assert "## Two workers" not in markdown
+
+
+FLOOR = Floor(
+    server_span_us=20, redis_span_us=30, redis_command_us=100, statement_span_us=50, statement_us=50
+)
+
+
+def test_the_floor_rules_out_a_target_the_baselines_cpu_per_request_cannot_reach() -> None:
+    summaries = summarize(
+        [
+            measured(SANIC_HELLO, wrk(10_000), server_cpu=4.0),  # 80 000 requests: 50 µs each
+            measured(FASTAPI_REDIS, wrk(3_000), server_cpu=6.0),  # 24 000 requests: 250 µs each
+            measured(CONTENT_DETAIL, wrk(2_000)),
+        ]
+    )
+
+    found = {(r.goal.scenario, r.goal.baseline): r for r in reach(FLOOR, summaries)}
+
+    # health: 50 + the SERVER span = 70 µs, at best 50 / 70 of the hello's rate
+    assert found[(HEALTH, SANIC_HELLO)].best_ratio == pytest.approx(50 / 70)
+    assert found[(HEALTH, SANIC_HELLO)].verdict == OUT_OF_REACH
+    # detail: 70 + the limiter's Redis command and its span = 200 µs
+    detail = found[(CONTENT_DETAIL, SANIC_HELLO)]
+    assert (detail.least_us, detail.best_ratio, detail.verdict) == (200, 0.25, OUT_OF_REACH)
+    assert detail.measured == pytest.approx(0.2)
+    assert found[(CONTENT_DETAIL, FASTAPI_REDIS)].best_ratio == pytest.approx(1.25)
+    assert found[(CONTENT_DETAIL, FASTAPI_REDIS)].verdict == WITHIN_REACH
+    # history: 200 + one statement and its span = 300 µs; 1 / 6 of the hello, above 0.15
+    assert found[(HISTORY, SANIC_HELLO)].verdict == WITHIN_REACH
+    assert found[(HISTORY, SANIC_HELLO)].measured is None
+
+
+def test_the_markdown_shows_the_floor_when_it_was_measured() -> None:
+    hello = measured(SANIC_HELLO, wrk(10_000), server_cpu=4.0)
+
+    with_floor = render_markdown(Run({}, [hello], floor=FLOOR)).splitlines()
+    without = render_markdown(Run({}, [hello]))
+
+    assert "## What the floor leaves of the targets" in with_floor
+    assert (
+        "| health | req/s vs Sanic hello ≥ 0.85× | nothing | 70 | 0.71× | – | out of reach |"
+        in (with_floor)
+    )
+    assert (
+        "| history | req/s vs Sanic hello ≥ 0.15× | 1 Redis + 1 SQL | 300 | 0.17× |"
+        in "\n".join(with_floor)
+    )
+    assert "What the floor leaves" not in without

@@ -22,19 +22,35 @@ def test_the_measured_server_span_continues_the_incoming_trace() -> None:
     assert traceparent.split("-")[1] == incoming_trace_id
 
 
+FLOOR = tracing_floor.Floor(
+    server_span_us=50,
+    redis_span_us=150,
+    redis_command_us=100,
+    statement_span_us=80,
+    statement_us=60,
+)
+
+
 def test_a_floor_caps_the_ratio_by_the_share_of_a_second_its_requests_spend_on_spans() -> None:
-    floor = tracing_floor.Floor(server_span_us=50, redis_span_us=150, redis_command_us=100)
     # 1 000 untraced requests a second take 200 ms of spans more: at best 1 / 1.2 of the rate.
-    assert floor.best_ratio(1000) == pytest.approx(1 / 1.2)
-    assert "caps on / off at 0.83" in tracing_floor.describe(floor, 1000)[-1]
+    assert FLOOR.best_ratio(1000) == pytest.approx(1 / 1.2)
+    assert "caps on / off at 0.83" in tracing_floor.describe(FLOOR, 1000)[-1]
 
 
-def test_the_floor_is_measured_on_a_real_redis_in_a_process_of_its_own() -> None:
+def test_a_request_costs_at_least_a_hello_its_span_and_each_call_it_must_make_traced() -> None:
+    assert FLOOR.least_request_us(hello_us=60, redis_commands=0, statements=0) == 60 + 50
+    # one limiter call (100 + 150) and two statements (2 × (60 + 80))
+    assert FLOOR.least_request_us(60, redis_commands=1, statements=2) == 110 + 250 + 280
+
+
+def test_the_floor_is_measured_on_a_real_redis_and_postgresql_in_a_process_of_its_own(
+    database_url: str,
+) -> None:
     # Its own process: instrumentors are process-wide singletons, and uninstrumenting here
     # would strip the spans of the apps this test run serves.
     measured = subprocess.run(
         [sys.executable, "-m", "bench.tracing_floor", "--spans", "500", "--commands", "500"],
-        env={**os.environ, "REDIS_URL": REDIS_URL},
+        env={**os.environ, "REDIS_URL": REDIS_URL, "BENCH_ADMIN_URL": database_url},
         capture_output=True,
         text=True,
         timeout=120,
@@ -42,12 +58,13 @@ def test_the_floor_is_measured_on_a_real_redis_in_a_process_of_its_own() -> None
     )
     figures = re.fullmatch(
         r"SDK floor: SERVER span (\d+) µs \+ Redis CLIENT span (-?\d+) µs = (\d+) µs .*\n"
-        r"an untraced Redis command: (\d+) µs of CPU\n",
+        r"an untraced Redis command: (\d+) µs of CPU\n"
+        r"an untraced SQL statement: (\d+) µs of CPU, its CLIENT span (-?\d+) µs\n",
         measured.stdout,
     )
     assert figures is not None, measured.stdout
-    server, redis_span, total, command = (int(figure) for figure in figures.groups())
-    assert server > 0
-    assert command > 0
-    assert redis_span > 0
+    server, redis_span, total, command, statement, statement_span = (
+        int(figure) for figure in figures.groups()
+    )
+    assert min(server, command, redis_span, statement, statement_span) > 0
     assert abs(total - server - redis_span) <= 1  # each figure rounded on its own
