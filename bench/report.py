@@ -272,18 +272,34 @@ OUT_OF_REACH, WITHIN_REACH = "out of reach", "within reach"
 
 @dataclass(frozen=True)
 class Reach:
-    """The best a ratio target can be while every request is traced: the baseline's CPU per
-    request over the least a traced request of the scenario can cost (``Floor``)."""
+    """What a ratio target leaves the service while every request is traced. The target allows
+    a request ``baseline_us / bound`` of CPU; the floor (``least_us``) takes its share before any
+    line of Praxis runs, and the rest is all the service's own work may cost."""
 
     goal: Goal
     needs: Needs
     least_us: float
-    best_ratio: float
-    measured: float | None
+    baseline_us: float  # the baseline's CPU per request in the same run
+    measured: float | None  # the target's ratio
+    spent_us: float | None  # the scenario's CPU per request
+
+    @property
+    def best_ratio(self) -> float:
+        return self.baseline_us / self.least_us
+
+    @property
+    def left_us(self) -> float:
+        """CPU per request the target leaves for the service's own work (< 0: none at all)."""
+        return self.baseline_us / self.goal.bound - self.least_us
+
+    @property
+    def own_us(self) -> float | None:
+        """What the service's own work costs a request now: its CPU above the floor."""
+        return None if self.spent_us is None else self.spent_us - self.least_us
 
     @property
     def verdict(self) -> str:
-        return OUT_OF_REACH if self.best_ratio < self.goal.bound else WITHIN_REACH
+        return OUT_OF_REACH if self.left_us < 0 else WITHIN_REACH
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -291,15 +307,18 @@ class Reach:
             "what": self.goal.what,
             "bound": self.goal.bound,
             "least_cpu_us": self.least_us,
+            "baseline_cpu_us": self.baseline_us,
             "best_ratio": self.best_ratio,
+            "left_for_the_service_us": self.left_us,
+            "service_own_us": self.own_us,
             "measured": self.measured,
             "verdict": self.verdict,
         }
 
 
 def reach(floor: Floor, summaries: dict[tuple[str, int], Summary]) -> list[Reach]:
-    """Each ratio target's best possible value, from the CPU per request of the baselines
-    measured in the same run."""
+    """Each ratio target's reach, from the CPU per request of the baselines measured in the
+    same run."""
     hello = summaries.get((SANIC_HELLO, 1))
     found = []
     for goal in GOALS:
@@ -312,7 +331,8 @@ def reach(floor: Floor, summaries: dict[tuple[str, int], Summary]) -> list[Reach
         )
         summary = summaries.get((goal.scenario, 1))
         measured = goal.reading(summary, summaries) if summary else None
-        found.append(Reach(goal, needs, least, baseline.server_cpu_per_1k * 1000 / least, measured))
+        spent = summary.server_cpu_per_1k * 1000 if summary else None
+        found.append(Reach(goal, needs, least, baseline.server_cpu_per_1k * 1000, measured, spent))
     return found
 
 
@@ -493,8 +513,10 @@ REACH_LEGEND = (
     "The least CPU a traced request of the scenario can take, before any line of Praxis runs: "
     "the Sanic hello's CPU per request in this run, a SERVER span, and each Redis command and "
     "SQL statement it must run with its CLIENT span (bench.tracing_floor, measured after the "
-    "rounds). Over it, the baseline's CPU per request is the best ratio possible while every "
-    "request is traced; a target above that is out of reach, whatever the service does."
+    "rounds). The baseline's CPU per request over it is the best ratio possible while every "
+    "request is traced. A target allows a request the baseline's CPU over the bound: what is "
+    "left of that above the floor is all the service's own work may cost (out of reach when "
+    "nothing is left), beside what it costs now (the scenario's CPU per request above the floor)."
 )
 
 
@@ -509,11 +531,12 @@ def _reach_section(floor: Floor, summaries: dict[tuple[str, int], Summary]) -> l
         "",
     ]
     return lines + _table(
-        ["scenario", "target", "must run", "least µs/request", "best possible", "measured"]
-        + ["verdict"],
+        ["scenario", "target", "must run", "floor µs", "best possible", "measured"]
+        + ["µs left for the service", "service's own µs now", "verdict"],
         [
             [r.goal.scenario, f"{r.goal.what} {_bound(r.goal)}", str(r.needs)]
-            + [_number(r.least_us), f"{r.best_ratio:.2f}×", _value(r.measured, "×"), r.verdict]
+            + [_number(r.least_us), f"{r.best_ratio:.2f}×", _value(r.measured, "×")]
+            + [_number(r.left_us), _number(r.own_us), r.verdict]
             for r in reach(floor, summaries)
         ],
     )

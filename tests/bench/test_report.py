@@ -206,15 +206,20 @@ def test_the_floor_rules_out_a_target_the_baselines_cpu_per_request_cannot_reach
     # health: 50 + the SERVER span = 70 µs, at best 50 / 70 of the hello's rate
     assert found[(HEALTH, SANIC_HELLO)].best_ratio == pytest.approx(50 / 70)
     assert found[(HEALTH, SANIC_HELLO)].verdict == OUT_OF_REACH
-    # detail: 70 + the limiter's Redis command and its span = 200 µs
+    # detail: 70 + the limiter's Redis command and its span = 200 µs; 0.35× allows 143 µs
     detail = found[(CONTENT_DETAIL, SANIC_HELLO)]
     assert (detail.least_us, detail.best_ratio, detail.verdict) == (200, 0.25, OUT_OF_REACH)
+    assert detail.left_us == pytest.approx(50 / 0.35 - 200)
     assert detail.measured == pytest.approx(0.2)
-    assert found[(CONTENT_DETAIL, FASTAPI_REDIS)].best_ratio == pytest.approx(1.25)
-    assert found[(CONTENT_DETAIL, FASTAPI_REDIS)].verdict == WITHIN_REACH
-    # history: 200 + one statement and its span = 300 µs; 1 / 6 of the hello, above 0.15
-    assert found[(HISTORY, SANIC_HELLO)].verdict == WITHIN_REACH
-    assert found[(HISTORY, SANIC_HELLO)].measured is None
+    assert detail.own_us == pytest.approx(250 - 200)  # 4 s of CPU over 16 000 requests
+    # 1.0× FastAPI's GET allows 250 µs: 50 µs for the service's own work
+    vs_fastapi = found[(CONTENT_DETAIL, FASTAPI_REDIS)]
+    assert vs_fastapi.best_ratio == pytest.approx(1.25)
+    assert vs_fastapi.left_us == pytest.approx(50)
+    assert vs_fastapi.verdict == WITHIN_REACH
+    # history: 200 + one statement and its span = 300 µs; 0.15× allows 333 µs
+    history = found[(HISTORY, SANIC_HELLO)]
+    assert (history.verdict, history.measured, history.own_us) == (WITHIN_REACH, None, None)
 
 
 def test_the_markdown_shows_the_floor_when_it_was_measured() -> None:
@@ -224,12 +229,8 @@ def test_the_markdown_shows_the_floor_when_it_was_measured() -> None:
     without = render_markdown(Run({}, [hello]))
 
     assert "## What the floor leaves of the targets" in with_floor
-    assert (
-        "| health | req/s vs Sanic hello ≥ 0.85× | nothing | 70 | 0.71× | – | out of reach |"
-        in (with_floor)
-    )
-    assert (
-        "| history | req/s vs Sanic hello ≥ 0.15× | 1 Redis + 1 SQL | 300 | 0.17× |"
-        in "\n".join(with_floor)
-    )
+    health = "| health | req/s vs Sanic hello ≥ 0.85× | nothing | 70 | 0.71× | – | -11 | – |"
+    assert health + " out of reach |" in with_floor
+    history = "| history | req/s vs Sanic hello ≥ 0.15× | 1 Redis + 1 SQL | 300 | 0.17× | – | 33 |"
+    assert history + " – | within reach |" in with_floor
     assert "What the floor leaves" not in without
