@@ -7,10 +7,10 @@ TOOLS := .praxis/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install install-tools browser wrk run test lint audit format bench bench-quick bench-indexes soak monitoring stack clean
+.PHONY: help install install-tools browser wrk run test lint audit format bench bench-quick bench-profile bench-indexes soak monitoring stack clean
 
 help:
-	@echo "make run | test | lint | format | bench | bench-quick | bench-indexes | soak | monitoring | stack | clean"
+	@echo "make run | test | lint | format | bench | bench-quick | bench-profile | bench-indexes | soak | monitoring | stack | clean"
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -66,6 +66,11 @@ bench: install wrk
 
 bench-quick: install wrk
 	$(RUN) python -m bench.suite --quick $(ARGS)
+
+# Where a worker's time goes under each read scenario: py-spy (in a venv of its own under
+# .praxis/) samples the service under the suite's load; e.g. `make bench-profile ARGS=history`.
+bench-profile: install wrk
+	$(RUN) python -m bench.profile $(ARGS)
 
 # Ten minutes of the mixed load on two workers; fails on an error or a leak (bench/soak.py).
 # Not part of make test or CI.

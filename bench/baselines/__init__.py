@@ -42,20 +42,26 @@ def fastapi_command(python: Path, port: int) -> list[str]:
 
 
 def fastapi_python() -> Path:
-    """The baseline venv's interpreter, installed (or brought up to date with fastapi.txt) first:
-    a venv on the project's interpreter, filled by uv with exactly the locked packages."""
-    python = FASTAPI_VENV / "bin" / "python"
-    stamp = FASTAPI_VENV / "requirements.txt"
-    wanted = FASTAPI_REQUIREMENTS.read_text()
+    """The FastAPI baseline venv's interpreter, installed or brought up to date first."""
+    return private_venv(FASTAPI_VENV, FASTAPI_REQUIREMENTS)
+
+
+def private_venv(venv: Path, requirements: Path) -> Path:
+    """The interpreter of a venv of its own for a bench tool, installed (or brought up to date
+    with ``requirements``) first: a venv on the project's interpreter, filled by uv with exactly
+    the locked packages."""
+    python = venv / "bin" / "python"
+    stamp = venv / "requirements.txt"
+    wanted = requirements.read_text()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
     uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".praxis/tools/bin/uv")
     subprocess.run(
-        [uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(FASTAPI_VENV)],
+        [uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(venv)],
         check=True,
     )
     install = [uv, "pip", "install", "--quiet", "--require-hashes", "--exact"]
-    subprocess.run([*install, "-r", str(FASTAPI_REQUIREMENTS), "--python", str(python)], check=True)
+    subprocess.run([*install, "-r", str(requirements), "--python", str(python)], check=True)
     stamp.write_text(wanted)
     return python
 
