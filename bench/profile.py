@@ -49,8 +49,9 @@ READ_SCENARIOS = (
 )
 
 # The parts of a request: a frame (as py-spy names it, without line numbers) and what it covers.
+REQUEST = "handle_request (handle_request)"  # Sanic's handling of one request, all of it
 PARTS = (
-    ("handle_request (handle_request)", "Sanic's request handling, all of it"),
+    (REQUEST, "Sanic's request handling, all of it"),
     ("RateLimiter._run (service/kit/ratelimit.py)", "the limiter's Redis script call"),
     (
         "_async_traced_execute_factory.<locals>._async_traced_execute_command (redis/__init__.py)",
@@ -76,16 +77,31 @@ _LINE_NUMBER = re.compile(r":\d+\)$")
 
 @dataclass(frozen=True)
 class Profile:
-    """One process's samples: how many stacks held each frame (once per stack), and in all."""
+    """One process's samples: how many stacks held each frame (once per stack), in all and
+    below the request handler (the work of requests, without the loop and process around it)."""
 
     samples: int
     holding: Counter[str]
+    within_requests: Counter[str]
 
     def share(self, frame: str) -> float:
         return self.holding[frame] / self.samples if self.samples else 0.0
 
     def top(self, count: int) -> list[tuple[str, float]]:
-        return [(frame, held / self.samples) for frame, held in self.holding.most_common(count)]
+        """The frames most often on the stack while a request is handled, with their shares
+        of all the samples."""
+        ranked = self.within_requests.most_common(count)
+        return [(frame, held / self.samples) for frame, held in ranked]
+
+
+def _process_and_frames(stack: str) -> tuple[str, list[str]]:
+    """py-spy's ``--subprocesses`` stacks start with ``process PID:"COMMAND"``, and a command
+    may hold semicolons (``python -c "...; ..."``): the process ends at its closing quote."""
+    end = stack.find('";') + 1 if stack.startswith("process ") else stack.find(";")
+    if end <= 0:
+        return stack, []
+    frames = stack[end + 1 :].split(";")
+    return stack[:end], [_LINE_NUMBER.sub(")", frame) for frame in frames]
 
 
 def busiest_process(collapsed: Iterable[str]) -> Profile:
@@ -93,25 +109,27 @@ def busiest_process(collapsed: Iterable[str]) -> Profile:
     ``--subprocesses`` (``process PID:"command";frame;frame COUNT``, outermost frame first)."""
     samples: Counter[str] = Counter()
     holding: dict[str, Counter[str]] = {}
+    within: dict[str, Counter[str]] = {}
     for line in collapsed:
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack:
             continue
-        process, *frames = stack.split(";")
+        process, frames = _process_and_frames(stack)
         samples[process] += int(count)
-        held = {_LINE_NUMBER.sub(")", frame): int(count) for frame in frames}
-        holding.setdefault(process, Counter()).update(held)
+        holding.setdefault(process, Counter()).update(dict.fromkeys(frames, int(count)))
+        below = frames[frames.index(REQUEST) + 1 :] if REQUEST in frames else []
+        within.setdefault(process, Counter()).update(dict.fromkeys(below, int(count)))
     if not samples:
         raise ValueError("py-spy recorded no sample")
     ((busiest, most),) = samples.most_common(1)
-    return Profile(most, holding[busiest])
+    return Profile(most, holding[busiest], within[busiest])
 
 
 def markdown(scenario: str, profile: Profile, rate: float) -> list[str]:
     lines = [f"## {scenario}", "", f"{profile.samples} samples of the worker; {rate:.0f} req/s."]
     lines += ["", "| part of a request | share of the worker's samples |", "| --- | --- |"]
     lines += [f"| {label} | {100 * profile.share(frame):.0f} % |" for frame, label in PARTS]
-    lines += ["", "| top frames (inclusive) | share |", "| --- | --- |"]
+    lines += ["", "| top frames within requests (inclusive) | share |", "| --- | --- |"]
     lines += [f"| `{frame}` | {100 * share:.1f} % |" for frame, share in profile.top(TOP_FRAMES)]
     return lines + [""]
 
@@ -124,9 +142,10 @@ class Sampling:
     rate: int  # samples per second
 
     def start(self, pid: int, output: Path) -> subprocess.Popen[bytes]:
-        """py-spy recording ``pid`` and its children for ``seconds``, without pausing them."""
+        """py-spy recording ``pid`` and its children for ``seconds``. It pauses a process for
+        each sample (``--nonblocking`` would not, but then reads half its stacks torn)."""
         command = [str(self.py_spy), "record", "--pid", str(pid), "--subprocesses"]
-        command += ["--nonblocking", "--rate", str(self.rate), "--duration", str(self.seconds)]
+        command += ["--rate", str(self.rate), "--duration", str(self.seconds)]
         command += ["--format", "raw", "--output", str(output)]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
