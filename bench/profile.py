@@ -125,13 +125,33 @@ def busiest_process(collapsed: Iterable[str]) -> Profile:
     return Profile(most, holding[busiest], within[busiest])
 
 
-def markdown(scenario: str, profile: Profile, rate: float) -> list[str]:
-    lines = [f"## {scenario}", "", f"{profile.samples} samples of the worker; {rate:.0f} req/s."]
-    lines += ["", "| part of a request | share of the worker's samples |", "| --- | --- |"]
-    lines += [f"| {label} | {100 * profile.share(frame):.0f} % |" for frame, label in PARTS]
-    lines += ["", "| top frames within requests (inclusive) | share |", "| --- | --- |"]
-    lines += [f"| `{frame}` | {100 * share:.1f} % |" for frame, share in profile.top(TOP_FRAMES)]
-    return lines + [""]
+@dataclass(frozen=True)
+class Sampled:
+    """A scenario's profile, and the rate wrk kept while py-spy sampled it."""
+
+    scenario: str
+    profile: Profile
+    rate: float
+
+
+def markdown(sampled: list[Sampled]) -> str:
+    """The parts of a request side by side for every scenario, then each one's top frames."""
+    lines = ["# Where a worker's time goes (bench.profile)", ""]
+    lines += ["Shares of the worker's samples.", ""]
+    lines += ["| part of a request | " + " | ".join(s.scenario for s in sampled) + " |"]
+    lines += ["| --- |" + " --- |" * len(sampled)]
+    for frame, label in PARTS:
+        shares = (f"{100 * s.profile.share(frame):.0f} %" for s in sampled)
+        lines += [f"| {label} | " + " | ".join(shares) + " |"]
+    lines += ["| samples | " + " | ".join(str(s.profile.samples) for s in sampled) + " |"]
+    lines += ["| req/s while sampled | " + " | ".join(f"{s.rate:.0f}" for s in sampled) + " |"]
+    for one in sampled:
+        lines += ["", f"## {one.scenario}: top frames within requests", ""]
+        lines += ["| frame (inclusive) | share |", "| --- | --- |"]
+        lines += [
+            f"| `{frame}` | {100 * share:.1f} % |" for frame, share in one.profile.top(TOP_FRAMES)
+        ]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -150,8 +170,8 @@ class Sampling:
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def profile_target(bench: Bench, target: Target, served: Served, sampling: Sampling) -> str:
-    """The scenario warmed up, then loaded while py-spy samples it; its tables."""
+def profile_target(bench: Bench, target: Target, served: Served, sampling: Sampling) -> Sampled:
+    """The scenario warmed up, then loaded while py-spy samples it."""
     bench.tidy(target, served)
     bench.wrk_run(target, served, sampling.warm_up)
     bench.tidy(target, served)
@@ -163,7 +183,7 @@ def profile_target(bench: Bench, target: Target, served: Served, sampling: Sampl
         raise SystemExit(f"py-spy failed ({sampler.returncode}): {errors.decode().strip()}")
     say(f"{target.name}: {load.rate:.0f} req/s while sampled")
     with raw.open() as collapsed:
-        return "\n".join(markdown(target.name, busiest_process(collapsed), load.rate))
+        return Sampled(target.name, busiest_process(collapsed), load.rate)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -207,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             targets = {
                 t.name: t for t in scenario_targets(bench.log_in(served, members), 1, options)
             }
-            tables = [profile_target(bench, targets[name], served, sampling) for name in wanted]
+            sampled = [profile_target(bench, targets[name], served, sampling) for name in wanted]
     result = OUTPUT / "profile.md"
-    result.write_text("# Where a worker's time goes (bench.profile)\n\n" + "\n".join(tables))
+    result.write_text(markdown(sampled))
     say("\n" + result.read_text())
     say(f"written: {result.relative_to(baselines.ROOT)} and the raw stacks beside it")
     return 0

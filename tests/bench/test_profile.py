@@ -58,14 +58,23 @@ def test_no_sample_at_all_is_an_error_not_an_empty_profile() -> None:
         profile.busiest_process(["\n"])
 
 
-def test_a_scenarios_table_names_each_part_with_its_share() -> None:
-    lines = profile.markdown("users/me", profile.busiest_process(COLLAPSED), rate=1234.4)
+def test_the_tables_set_the_scenarios_side_by_side_then_give_each_ones_top_frames() -> None:
+    worker = profile.busiest_process(COLLAPSED)
+    idle = profile.busiest_process([f"{WORKER};{LOOP} 4\n"])
 
-    assert lines[:3] == ["## users/me", "", "10 samples of the worker; 1234 req/s."]
-    assert "| the limiter's Redis script call | 60 % |" in lines
-    assert "| the response's headers and write | 30 % |" in lines
-    assert "| SQL statements and their rows | 0 % |" in lines
-    assert "| `BaseHTTPResponse.send (sanic/response/types.py)` | 30.0 % |" in lines
+    lines = profile.markdown(
+        [profile.Sampled("users/me", worker, 1234.4), profile.Sampled("health", idle, 99.6)]
+    ).splitlines()
+
+    assert "| part of a request | users/me | health |" in lines
+    assert "| the limiter's Redis script call | 60 % | 0 % |" in lines
+    assert "| the response's headers and write | 30 % | 0 % |" in lines
+    assert "| samples | 10 | 4 |" in lines
+    assert "| req/s while sampled | 1234 | 100 |" in lines
+    me = lines.index("## users/me: top frames within requests")
+    assert lines[me + 4] == "| `RateLimiter._run (service/kit/ratelimit.py)` | 60.0 % |"
+    health = lines.index("## health: top frames within requests")
+    assert lines[health + 4 :] == []  # no sample caught it handling a request
 
 
 def test_only_the_read_scenarios_of_the_suite_can_be_asked_for() -> None:
