@@ -5,17 +5,19 @@ the samples of the busiest process (the worker) are summed per part of a request
     make bench-profile                                   # every read scenario, 10 s each
     make bench-profile ARGS="--seconds 20 history"       # one scenario, longer
 
-For each scenario it prints the share of the worker's samples spent in each part (a frame and
-everything it calls: the limiter's Redis call, the SQL statement, the SERVER span, the response
-middleware and headers...) and the worker's top frames; the raw stacks (py-spy's collapsed
-format, for flame graph tools) and the tables go to .praxis/bench-run/profile/. py-spy is
-installed into a venv of its own under .praxis/ from bench/profile-requirements.txt (pinned,
-hash-locked), never into the project's environment; it needs the right to trace the service's
-processes (ptrace: the same user, and kernel.yama.ptrace_scope 0 or root).
+It prints, side by side for the scenarios, the share of the worker's samples spent in each part
+(a frame and everything it calls: the limiter's Redis call, the SQL statement, the SERVER span,
+the response middleware and headers...), then each scenario's top frames. The raw stacks
+(py-spy's collapsed format, for flame graph tools) and the tables go to
+.praxis/bench-run/profile/. py-spy is installed into a venv of its own under .praxis/ from
+bench/profile-requirements.txt (pinned, hash-locked), never into the project's environment; it
+needs the right to trace the service's processes (ptrace: the same user, and
+kernel.yama.ptrace_scope 0 or root).
 
-Shares are of samples, not of CPU time: py-spy samples at ``--rate`` per second whether the
-worker runs or waits, and a wait on the event loop counts as the loop's. Compare parts within a
-scenario; the suite's CPU per request says what a request costs in all.
+py-spy leaves idle threads out, so a process's samples are close to its CPU time: a share of
+them is a share of what the worker spends (its other threads, such as the span processor's,
+included). Compare parts within a scenario; the suite's CPU per request says what a request
+costs in all.
 """
 
 from __future__ import annotations
@@ -156,6 +158,8 @@ def markdown(sampled: list[Sampled]) -> str:
 
 @dataclass(frozen=True)
 class Sampling:
+    """How each scenario is sampled: for how long, after how much warm-up, how often."""
+
     py_spy: Path
     seconds: int
     warm_up: int
@@ -217,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         fresh_servers=False,
     )
     redis_url = os.environ.get("REDIS_URL", LOCAL_REDIS_URL)
-    bench = Bench(options, find_wrk(), redis_url, baselines.FASTAPI_VENV / "bin" / "python")
+    fastapi = baselines.FASTAPI_VENV / "bin" / "python"  # the suite's baseline: not started here
+    bench = Bench(options, find_wrk(), redis_url, fastapi)
     shutil.rmtree(WORK, ignore_errors=True)
     OUTPUT.mkdir(parents=True)
     wanted = args.scenarios or list(READ_SCENARIOS)

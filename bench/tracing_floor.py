@@ -162,16 +162,23 @@ def measure(
     calls = commands // ROUNDS
     redis_get = _timing(redis_get_us, redis_url, calls)
     select = _timing(statement_us, database_url, calls)
+    redis_spans = RedisInstrumentor()
     asyncpg_spans = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]  # untyped upstream
     server, redis, sql = [], [], []
     for _ in range(ROUNDS):
         server.append(cpu_us_per_call(lambda: server_span(tracer), spans // ROUNDS))
-        redis.append(untraced_and_traced(RedisInstrumentor(), provider, redis_get))
+        redis.append(untraced_and_traced(redis_spans, provider, redis_get))
         sql.append(untraced_and_traced(asyncpg_spans, provider, select))
     provider.shutdown()
     redis_command, redis_span = medians(redis)
     statement, statement_span = medians(sql)
-    return Floor(statistics.median(server), redis_span, redis_command, statement_span, statement)
+    return Floor(
+        server_span_us=statistics.median(server),
+        redis_span_us=redis_span,
+        redis_command_us=redis_command,
+        statement_span_us=statement_span,
+        statement_us=statement,
+    )
 
 
 def describe(floor: Floor, untraced_rate: float | None = None) -> list[str]:
