@@ -20,7 +20,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 
 import asyncpg
@@ -99,28 +99,30 @@ def server_span(tracer: trace.Tracer) -> str:
     return traceparent
 
 
+async def cpu_us_per_await(call: Callable[[], Awaitable[object]], calls: int) -> float:
+    """CPU time of one ``await call()``, awaited one at a time (waiting costs no CPU)."""
+    started = time.process_time()
+    for _ in range(calls):
+        await call()
+    return (time.process_time() - started) / calls * 1e6
+
+
 async def redis_get_us(url: str, calls: int) -> float:
-    """CPU time of one GET, awaited one at a time (the network wait costs no CPU)."""
+    """CPU time of one GET of a cached item's size."""
     client = Redis.from_url(url)
     try:
         await client.set(KEY, VALUE, ex=60)
-        started = time.process_time()
-        for _ in range(calls):
-            await client.get(KEY)
-        return (time.process_time() - started) / calls * 1e6
+        return await cpu_us_per_await(lambda: client.get(KEY), calls)
     finally:
         await client.aclose()
 
 
 async def statement_us(url: str, calls: int) -> float:
-    """CPU time of one asyncpg fetch of ``STATEMENT``, awaited one at a time."""
+    """CPU time of one asyncpg fetch of ``STATEMENT``."""
     connection = await asyncpg.connect(url)
     try:
         await connection.fetch(STATEMENT, 1)  # prepared once, as asyncpg's cache keeps it
-        started = time.process_time()
-        for _ in range(calls):
-            await connection.fetch(STATEMENT, 1)
-        return (time.process_time() - started) / calls * 1e6
+        return await cpu_us_per_await(lambda: connection.fetch(STATEMENT, 1), calls)
     finally:
         await connection.close()
 
